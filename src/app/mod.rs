@@ -1,0 +1,75 @@
+//! Use cases: one function per action, each one transaction. Handlers call these.
+
+pub mod units;
+pub mod users;
+
+use std::sync::Arc;
+
+use crate::auth::TokenKeys;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{DbConnection, Pool};
+use crate::error::{AppError, AppResult};
+
+/// Everything a request needs, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Arc<Settings>,
+    pub tokens: TokenKeys,
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// Runs blocking database work off the async workers (diesel is synchronous).
+    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
+    }
+}
+
+/// Page parameters shared by every list (`per_page` ≤ 200).
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl PageRequest {
+    pub const MAX_PER_PAGE: i64 = 200;
+
+    pub fn new(page: Option<i64>, per_page: Option<i64>) -> AppResult<Self> {
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(50);
+        let mut errors = crate::error::FieldErrors::default();
+        errors.check(page >= 1, "page", "must be at least 1");
+        errors.check(
+            (1..=Self::MAX_PER_PAGE).contains(&per_page),
+            "per_page",
+            "must be between 1 and 200",
+        );
+        errors.into_result()?;
+        Ok(PageRequest { page, per_page })
+    }
+
+    pub fn offset(self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}

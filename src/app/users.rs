@@ -1,0 +1,386 @@
+//! Accounts: login, the current user, password change, and administration.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{self, MIN_PASSWORD_LEN, Role, TokenKeys};
+use crate::db::users::{UserChanges, UserRow};
+use crate::db::{self, DbConnection, from_db_time, to_db_time, units, users};
+use crate::error::{AppError, AppResult, FieldErrors};
+
+use super::{Page, PageRequest};
+
+/// A user as the API shows it (never the password hash).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub unit_code: Option<String>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    fn from_row(row: UserRow) -> AppResult<Self> {
+        Ok(User {
+            role: row
+                .role
+                .parse()
+                .map_err(|e| AppError::internal(format!("user {}: {e}", row.id)))?,
+            id: row.id,
+            username: row.username,
+            full_name: row.full_name,
+            email: row.email,
+            unit_code: row.unit_code,
+            active: row.active,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+/// Who is calling: the verified token's user, as the database has it now.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: String,
+    pub username: String,
+    pub role: Role,
+    pub unit_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub password: String,
+    #[serde(default)]
+    pub full_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub unit_code: Option<String>,
+    #[serde(default = "default_true")]
+    pub active: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Partial update; absent fields stay as they are, `null` clears `email` / `unit_code`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    pub password: Option<String>,
+    pub full_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    pub role: Option<Role>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub unit_code: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// Tells "absent" (None) from "null" (Some(None)).
+fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+pub fn normalise_username(u: &str) -> String {
+    u.trim().to_lowercase()
+}
+
+fn valid_username(u: &str) -> bool {
+    (3..=64).contains(&u.len())
+        && u.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+pub fn valid_email(e: &str) -> bool {
+    let mut parts = e.split('@');
+    matches!((parts.next(), parts.next(), parts.next()), (Some(l), Some(d), None)
+        if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && !e.chars().any(char::is_whitespace)
+        && e.len() <= 254
+}
+
+fn check_password(errors: &mut FieldErrors, field: &str, password: &str) {
+    errors.check(
+        password.chars().count() >= MIN_PASSWORD_LEN,
+        field,
+        "must be at least 8 characters",
+    );
+    errors.check(password.len() <= 1024, field, "is too long");
+}
+
+fn hash(password: &str) -> AppResult<String> {
+    auth::hash_password(password).map_err(|e| AppError::internal(format!("password hash: {e}")))
+}
+
+/// Checks the unit rules of a role: officers and leaders belong to an existing unit.
+fn check_unit(
+    conn: &mut DbConnection,
+    errors: &mut FieldErrors,
+    role: Role,
+    unit_code: Option<&str>,
+) -> AppResult<()> {
+    match unit_code {
+        Some(code) => {
+            if units::find_unit(conn, code)?.is_none() {
+                errors.add("unit_code", format!("unknown unit {code:?}"));
+            }
+        }
+        None if role.needs_unit() => {
+            errors.add("unit_code", format!("is required for role {role}"))
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+pub fn login(
+    conn: &mut DbConnection,
+    tokens: &TokenKeys,
+    req: &LoginRequest,
+) -> AppResult<LoginResponse> {
+    let row = users::find_user_by_username(conn, &normalise_username(&req.username))?;
+    let ok = auth::verify_password(
+        &req.password,
+        row.as_ref().map(|r| r.password_hash.as_str()),
+    );
+    let row = match row {
+        Some(row) if ok && row.active => row,
+        // One answer for unknown user, wrong password and disabled account.
+        _ => return Err(AppError::unauthorized("Wrong username or password.")),
+    };
+    let user = User::from_row(row.clone())?;
+    let (access_token, expires_at) = tokens
+        .issue(&row.id, user.role, row.token_version)
+        .map_err(AppError::internal)?;
+    tracing::info!(user.name = %user.username, "login");
+    Ok(LoginResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_at,
+        user,
+    })
+}
+
+/// Turns verified claims into the caller, refusing tokens of disabled users or issued before
+/// the user's last password, role or status change.
+pub fn authenticate(conn: &mut DbConnection, claims: &auth::Claims) -> AppResult<Principal> {
+    let row = users::find_user_by_id(conn, &claims.sub)?
+        .filter(|r| r.active && r.token_version == claims.tv)
+        .ok_or_else(|| AppError::unauthorized("The token is no longer valid; log in again."))?;
+    let user = User::from_row(row)?;
+    Ok(Principal {
+        user_id: user.id,
+        username: user.username,
+        role: user.role,
+        unit_code: user.unit_code,
+    })
+}
+
+pub fn get_user(conn: &mut DbConnection, username: &str) -> AppResult<User> {
+    let row = users::find_user_by_username(conn, &normalise_username(username))?
+        .ok_or_else(|| AppError::not_found("user.not_found", format!("No user {username:?}.")))?;
+    User::from_row(row)
+}
+
+pub fn get_user_by_id(conn: &mut DbConnection, id: &str) -> AppResult<User> {
+    let row = users::find_user_by_id(conn, id)?
+        .ok_or_else(|| AppError::not_found("user.not_found", "No such user."))?;
+    User::from_row(row)
+}
+
+pub fn change_password(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    req: &ChangePasswordRequest,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut errors = FieldErrors::default();
+    check_password(&mut errors, "new_password", &req.new_password);
+    errors.into_result()?;
+    let new_hash = hash(&req.new_password)?;
+    db::write_tx(conn, |conn| {
+        let row = users::find_user_by_id(conn, &principal.user_id)?
+            .ok_or_else(|| AppError::unauthorized("The token is no longer valid; log in again."))?;
+        if !auth::verify_password(&req.current_password, Some(&row.password_hash)) {
+            return Err(AppError::validation(
+                "auth.wrong_password",
+                "The current password is wrong.",
+            )
+            .with_field("current_password", "is wrong"));
+        }
+        users::update_user(
+            conn,
+            &row.id,
+            &UserChanges {
+                password_hash: Some(new_hash),
+                token_version: Some(row.token_version + 1),
+                updated_at: Some(to_db_time(now)),
+                ..Default::default()
+            },
+        )?;
+        Ok(())
+    })
+}
+
+pub fn list_users(conn: &mut DbConnection, page: PageRequest) -> AppResult<Page<User>> {
+    let (rows, total) = users::list_users(conn, page.offset(), page.per_page)?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(User::from_row)
+            .collect::<AppResult<_>>()?,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
+}
+
+pub fn create_user(
+    conn: &mut DbConnection,
+    req: &CreateUserRequest,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
+    let username = normalise_username(&req.username);
+    let mut errors = FieldErrors::default();
+    errors.check(
+        valid_username(&username),
+        "username",
+        "must be 3–64 characters: letters, digits, '.', '_' or '-'",
+    );
+    check_password(&mut errors, "password", &req.password);
+    if let Some(e) = &req.email {
+        errors.check(valid_email(e), "email", "is not an email address");
+    }
+    errors.check(req.full_name.len() <= 200, "full_name", "is too long");
+    let password_hash = hash(&req.password)?;
+    db::write_tx(conn, |conn| {
+        check_unit(conn, &mut errors, req.role, req.unit_code.as_deref())?;
+        errors.into_result()?;
+        let row = UserRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: username.clone(),
+            password_hash,
+            full_name: req.full_name.trim().to_owned(),
+            email: req.email.clone(),
+            role: req.role.as_str().to_owned(),
+            unit_code: req.unit_code.clone(),
+            active: req.active,
+            token_version: 0,
+            created_at: to_db_time(now),
+            updated_at: to_db_time(now),
+        };
+        users::insert_user(conn, &row).map_err(|e| {
+            if db::is_unique_violation(&e) {
+                AppError::conflict("user.exists", format!("User {username:?} already exists."))
+            } else {
+                e.into()
+            }
+        })?;
+        User::from_row(row)
+    })
+}
+
+pub fn update_user(
+    conn: &mut DbConnection,
+    username: &str,
+    req: &UpdateUserRequest,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
+    let mut errors = FieldErrors::default();
+    if let Some(p) = &req.password {
+        check_password(&mut errors, "password", p);
+    }
+    if let Some(Some(e)) = &req.email {
+        errors.check(valid_email(e), "email", "is not an email address");
+    }
+    let password_hash = req.password.as_deref().map(hash).transpose()?;
+    db::write_tx(conn, |conn| {
+        let row = users::find_user_by_username(conn, &normalise_username(username))?.ok_or_else(
+            || AppError::not_found("user.not_found", format!("No user {username:?}.")),
+        )?;
+        let current_role: Role = row.role.parse().map_err(AppError::internal)?;
+        let role = req.role.unwrap_or(current_role);
+        let unit = match &req.unit_code {
+            Some(u) => u.clone(),
+            None => row.unit_code.clone(),
+        };
+        check_unit(conn, &mut errors, role, unit.as_deref())?;
+        errors.into_result()?;
+        // Anything that changes what the user may do or who may log in ends their sessions.
+        let revokes = password_hash.is_some()
+            || role != current_role
+            || req.active == Some(false)
+            || (req.unit_code.is_some() && unit != row.unit_code);
+        let changes = UserChanges {
+            password_hash,
+            full_name: req.full_name.as_ref().map(|s| s.trim().to_owned()),
+            email: req.email.clone(),
+            role: req.role.map(|r| r.as_str().to_owned()),
+            unit_code: req.unit_code.clone(),
+            active: req.active,
+            token_version: revokes.then_some(row.token_version + 1),
+            updated_at: Some(to_db_time(now)),
+        };
+        users::update_user(conn, &row.id, &changes)?;
+        get_user_by_id(conn, &row.id)
+    })
+}
+
+/// `bootstrap.admin_password`: creates user `admin` when there is no user at all.
+pub fn bootstrap_admin(
+    conn: &mut DbConnection,
+    password: &str,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    if users::count_users(conn)? > 0 {
+        return Ok(false);
+    }
+    create_user(
+        conn,
+        &CreateUserRequest {
+            username: "admin".into(),
+            password: password.into(),
+            full_name: "Quản trị hệ thống".into(),
+            email: None,
+            role: Role::Admin,
+            unit_code: None,
+            active: true,
+        },
+        now,
+    )?;
+    Ok(true)
+}

@@ -1,0 +1,179 @@
+//! Roles (design §2), password hashing (argon2id) and access tokens (JWT, HS256 only).
+
+use std::sync::OnceLock;
+
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Clerk,
+    Officer,
+    Leader,
+    Viewer,
+    Portal,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Clerk,
+        Role::Officer,
+        Role::Leader,
+        Role::Viewer,
+        Role::Portal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Clerk => "clerk",
+            Role::Officer => "officer",
+            Role::Leader => "leader",
+            Role::Viewer => "viewer",
+            Role::Portal => "portal",
+        }
+    }
+
+    /// Officers and leaders work inside one handling unit.
+    pub fn needs_unit(self) -> bool {
+        matches!(self, Role::Officer | Role::Leader)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown role {s:?} (admin, clerk, officer, leader, viewer, portal)")
+            })
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+pub fn hash_password(password: &str) -> Result<String, String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Constant work whether or not the user exists: an unknown username is checked against
+/// a dummy hash so that timing does not reveal which usernames exist.
+pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let dummy =
+        DUMMY.get_or_init(|| hash_password("dummy-password-for-timing").unwrap_or_default());
+    let (hash, real) = match stored_hash {
+        Some(h) => (h, true),
+        None => (dummy.as_str(), false),
+    };
+    let ok = PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    ok && real
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: String,
+    pub role: Role,
+    /// The user's token version when the token was issued.
+    pub tv: i32,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Signs and checks access tokens. Only HS256 is accepted, whatever the token's header says.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: chrono::Duration,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &[u8], ttl_minutes: i64) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl: chrono::Duration::minutes(ttl_minutes),
+        }
+    }
+
+    /// Issues a token; token lifetimes follow the real clock, not the business clock.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        role: Role,
+        token_version: i32,
+    ) -> Result<(String, DateTime<Utc>), String> {
+        let now = Utc::now();
+        let exp = now + self.ttl;
+        let claims = Claims {
+            sub: user_id.to_owned(),
+            role,
+            tv: token_version,
+            iat: now.timestamp(),
+            exp: exp.timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map(|t| (t, exp))
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", Some(&h)));
+        assert!(!verify_password("wrong", Some(&h)));
+        assert!(!verify_password("correct horse", None));
+    }
+
+    #[test]
+    fn token_round_trip_and_tamper() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 5);
+        let (t, _) = keys.issue("u1", Role::Clerk, 3).unwrap();
+        let c = keys.verify(&t).unwrap();
+        assert_eq!((c.sub.as_str(), c.role, c.tv), ("u1", Role::Clerk, 3));
+        let other = TokenKeys::new(b"another-secret-another-secret-xx", 5);
+        assert!(other.verify(&t).is_err());
+    }
+}

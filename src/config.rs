@@ -1,0 +1,200 @@
+//! Layered settings: `config/default.toml` < `config/{MOTCUA_ENV}.toml` < `MOTCUA__SECTION__KEY`.
+//! Validated once at start so that a bad value stops the service with the key's name.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub bootstrap: BootstrapSettings,
+    pub agency: AgencySettings,
+    pub calendar: CalendarSettings,
+    pub smtp: SmtpSettings,
+    pub storage: StorageSettings,
+    pub public: PublicSettings,
+    /// `MOTCUA_ENV`, not a file key.
+    #[serde(skip)]
+    pub env: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// May hold a password: never printed.
+    pub url: SecretString,
+    pub pool_size: u32,
+    pub sqlite_synchronous: String,
+    pub sqlite_busy_timeout_ms: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_secret: Option<SecretString>,
+    pub token_ttl_minutes: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapSettings {
+    pub admin_password: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencySettings {
+    pub code: String,
+    pub name: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    pub office_hours: Vec<String>,
+    pub same_day_cutoff: String,
+    pub count_makeup_days: bool,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// May carry credentials: never printed.
+    pub url: Option<SecretString>,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    pub dir: PathBuf,
+    pub max_upload_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSettings {
+    pub lookup_per_minute: u32,
+}
+
+impl Settings {
+    /// Loads from `config_dir` (normally `./config`) for environment `env` and the process environment.
+    pub fn load(config_dir: &Path, env: &str) -> Result<Self, ConfigError> {
+        let raw = config::Config::builder()
+            .add_source(config::File::from(config_dir.join("default.toml")).required(true))
+            .add_source(config::File::from(config_dir.join(format!("{env}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("MOTCUA")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("calendar.office_hours")
+                    .try_parsing(true),
+            )
+            .build()?;
+        let mut settings: Settings = raw.try_deserialize()?;
+        settings.env = env.to_owned();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Reads `MOTCUA_ENV` (default `production`) and `MOTCUA_CONFIG_DIR` (default `config`).
+    pub fn from_environment() -> Result<Self, ConfigError> {
+        let env = std::env::var("MOTCUA_ENV").unwrap_or_else(|_| "production".to_owned());
+        let dir = std::env::var("MOTCUA_CONFIG_DIR").unwrap_or_else(|_| "config".to_owned());
+        Self::load(Path::new(&dir), &env)
+    }
+
+    pub fn is_dev(&self) -> bool {
+        self.env == "dev"
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::db::Backend::from_url(self.database.url.expose_secret())
+            .map_err(|e| invalid("database.url", e.to_string()))?;
+        match self.database.sqlite_synchronous.as_str() {
+            "full" | "normal" => {}
+            other => {
+                return Err(invalid(
+                    "database.sqlite_synchronous",
+                    format!("must be \"full\" or \"normal\", not {other:?}"),
+                ));
+            }
+        }
+        match &self.auth.jwt_secret {
+            Some(s) if s.expose_secret().len() < 32 => {
+                return Err(invalid("auth.jwt_secret", "must be at least 32 characters"));
+            }
+            None if !self.is_dev() => {
+                return Err(invalid(
+                    "auth.jwt_secret",
+                    "is required (set MOTCUA__AUTH__JWT_SECRET, or MOTCUA_ENV=dev for a throw-away one)",
+                ));
+            }
+            _ => {}
+        }
+        if !(1..=60 * 24 * 30).contains(&self.auth.token_ttl_minutes) {
+            return Err(invalid(
+                "auth.token_ttl_minutes",
+                "must be between 1 and 43200",
+            ));
+        }
+        if self.agency.code.is_empty()
+            || !self
+                .agency
+                .code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err(invalid(
+                "agency.code",
+                "must be non-empty letters, digits, dots or dashes",
+            ));
+        }
+        self.timezone()?;
+        if self.public.lookup_per_minute == 0 {
+            return Err(invalid("public.lookup_per_minute", "must be at least 1"));
+        }
+        Ok(())
+    }
+
+    pub fn timezone(&self) -> Result<chrono_tz::Tz, ConfigError> {
+        self.agency.timezone.parse().map_err(|_| {
+            invalid(
+                "agency.timezone",
+                format!("unknown time zone {:?}", self.agency.timezone),
+            )
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! Pure rules, no I/O: they take `now`, the calendar and the settings as values.

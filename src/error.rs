@@ -1,0 +1,215 @@
+//! One error type for the whole service. Client faults are RFC 9457 problems with a stable
+//! machine `code`; everything else is an opaque 500, logged once here with its cause.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:motcua:problem:{code}`
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `dossier.illegal_transition`.
+    pub code: String,
+    /// Per-field messages for validation failures.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<String, String>,
+    /// Further members (e.g. `missing_items`, `allowed_actions`).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extra: Map<String, Value>,
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{}: {}", .0.code, .0.detail)]
+    Problem(Box<Problem>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        AppError::Problem(Box::new(Problem {
+            type_: format!("urn:motcua:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+            errors: BTreeMap::new(),
+            extra: Map::new(),
+            retry_after: None,
+        }))
+    }
+
+    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "auth.unauthorized", detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "auth.forbidden", detail)
+    }
+    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+    pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, detail)
+    }
+    pub fn validation(code: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    }
+    /// A 422 about one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::validation("validation.failed", format!("{field}: {message}"))
+            .with_field(field, message)
+    }
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        AppError::Internal(cause.to_string())
+    }
+
+    pub fn with_field(mut self, field: &str, message: impl Into<String>) -> Self {
+        if let AppError::Problem(p) = &mut self {
+            p.errors.insert(field.to_owned(), message.into());
+        }
+        self
+    }
+
+    pub fn with_extra(mut self, key: &str, value: impl Into<Value>) -> Self {
+        if let AppError::Problem(p) = &mut self {
+            p.extra.insert(key.to_owned(), value.into());
+        }
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        if let AppError::Problem(p) = &mut self {
+            p.retry_after = Some(seconds);
+        }
+        self
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            AppError::Problem(p) => &p.code,
+            AppError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// Collects per-field validation messages and turns them into one 422.
+#[derive(Default)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| message.into());
+    }
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
+        if !ok {
+            self.add(field, message);
+        }
+    }
+    pub fn into_result(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let detail = self
+            .0
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut err = AppError::validation("validation.failed", detail);
+        if let AppError::Problem(p) = &mut err {
+            p.errors = self.0;
+        }
+        Err(err)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::Problem(p) => {
+                StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Problem(p) => {
+                let mut resp = HttpResponse::build(self.status_code());
+                resp.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+                if let Some(secs) = p.retry_after {
+                    resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+                }
+                resp.body(serde_json::to_string(p).unwrap_or_default())
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error.cause = %cause, "internal error");
+                let p = AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "The server could not complete the request; it has been logged.",
+                );
+                match p {
+                    AppError::Problem(p) => HttpResponse::InternalServerError()
+                        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+                        .body(serde_json::to_string(&p).unwrap_or_default()),
+                    AppError::Internal(_) => HttpResponse::InternalServerError().finish(),
+                }
+            }
+        }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::not_found("not_found", "No such record."),
+            other => AppError::internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<crate::db::DbError> for AppError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::Query(q) => q.into(),
+            other => AppError::internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::internal(format!("database pool: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::internal(format!("blocking pool: {e}"))
+    }
+}

@@ -1,0 +1,99 @@
+//! HTTP: the one route table (with each route's roles), the middleware stack and the server.
+
+mod access;
+mod admin;
+mod auth;
+pub mod openapi;
+mod ops;
+mod problem;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, from_fn};
+use actix_web::{App, HttpServer, web};
+
+use crate::app::AppState;
+use crate::auth::Role;
+
+pub use access::{Access, RouteSpec};
+
+#[allow(dead_code)] // used by the dossier routes
+const STAFF: &[Role] = &[
+    Role::Admin,
+    Role::Clerk,
+    Role::Officer,
+    Role::Leader,
+    Role::Viewer,
+];
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// Declares every API route once: method, path, who may call it, handler. The access column is
+/// enforced by `access::authorize` before any handler runs, listed in the OpenAPI document and
+/// walked by the role test.
+macro_rules! route_table {
+    ($( $method:ident $path:literal => $handler:path, $access:expr; )*) => {
+        pub const ROUTES: &[RouteSpec] = &[
+            $( RouteSpec { method: stringify!($method), path: $path, access: $access }, )*
+        ];
+        fn register_routes(cfg: &mut web::ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+        }
+    };
+}
+
+route_table! {
+    get    "/healthz"                        => ops::healthz,          Access::Public;
+    get    "/readyz"                         => ops::readyz,           Access::Public;
+    get    "/api/v1/openapi.json"            => ops::openapi_json,     Access::Public;
+
+    post   "/api/v1/auth/login"              => auth::login,           Access::Public;
+    get    "/api/v1/auth/me"                 => auth::me,              Access::AnyUser;
+    post   "/api/v1/auth/password"           => auth::change_password, Access::AnyUser;
+
+    get    "/api/v1/units"                   => admin::list_units,     Access::AnyUser;
+    post   "/api/v1/units"                   => admin::create_unit,    Access::Roles(ADMIN);
+    get    "/api/v1/users"                   => admin::list_users,     Access::Roles(ADMIN);
+    post   "/api/v1/users"                   => admin::create_user,    Access::Roles(ADMIN);
+    get    "/api/v1/users/{username}"        => admin::get_user,       Access::Roles(ADMIN);
+    patch  "/api/v1/users/{username}"        => admin::update_user,    Access::Roles(ADMIN);
+}
+
+/// Builds the application for one worker.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(problem::json_config())
+            .app_data(problem::path_config())
+            .app_data(problem::query_config());
+        register_routes(cfg);
+        cfg.service(ops::swagger_ui());
+    }
+}
+
+/// Binds and returns the server (not yet awaited). Tests pass a listener on 127.0.0.1:0.
+pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
+    let metrics = actix_web_prom::PrometheusMetricsBuilder::new("motcua")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNKNOWN")
+        .exclude_regex("^/docs")
+        .build()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let workers = match state.settings.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .configure(configure(state.clone()))
+            .default_service(web::to(problem::not_found))
+            .wrap(from_fn(access::authorize))
+            .wrap(from_fn(problem::problem_fallback))
+            .wrap(Compress::default())
+            .wrap(metrics.clone())
+            .wrap(tracing_actix_web::TracingLogger::default())
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,94 @@
+//! Every error leaves as `application/problem+json`: extractor errors, unknown routes and any
+//! stray non-problem error response.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::error::{AppError, PROBLEM_JSON};
+
+/// Malformed JSON is 400; well-formed JSON of the wrong shape is 422.
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let app = match &err {
+        JsonPayloadError::ContentType => AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.content_type",
+            "The body must be JSON (Content-Type: application/json).",
+        ),
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            AppError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "request.too_large",
+                "The body is too large.",
+            )
+        }
+        JsonPayloadError::Deserialize(e) if e.is_data() => AppError::validation(
+            "request.invalid_body",
+            format!("The body does not fit: {e}"),
+        ),
+        other => {
+            AppError::bad_request("request.malformed_json", format!("Malformed JSON: {other}"))
+        }
+    };
+    app.into()
+}
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(1024 * 1024)
+        .error_handler(json_error)
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err: PathError, _| {
+        AppError::not_found("request.bad_path", format!("No such resource: {err}")).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
+        AppError::bad_request("request.bad_query", format!("Bad query string: {err}")).into()
+    })
+}
+
+pub async fn not_found(req: HttpRequest) -> AppError {
+    AppError::not_found(
+        "route.not_found",
+        format!("No route for {} {}.", req.method(), req.path()),
+    )
+}
+
+impl actix_web::Responder for AppError {
+    type Body = actix_web::body::BoxBody;
+    fn respond_to(self, _req: &HttpRequest) -> HttpResponse {
+        self.error_response()
+    }
+}
+
+/// Rewrites any error response that is not yet a problem document (actix's own 404/405/413
+/// and the like) into one, so clients see a single error format.
+pub async fn problem_fallback(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        let err = AppError::new(
+            status,
+            "http.error",
+            status.canonical_reason().unwrap_or("Error"),
+        );
+        let (req, _) = res.into_parts();
+        return Ok(ServiceResponse::new(req, err.error_response()).map_into_right_body());
+    }
+    Ok(res.map_into_left_body())
+}

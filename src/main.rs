@@ -1,0 +1,119 @@
+//! The `motcua` command line: serve, migrate, create-user.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use motcua::app::users::{self, CreateUserRequest};
+use motcua::auth::Role;
+use motcua::clock::Clock;
+use motcua::config::Settings;
+use motcua::startup;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "motcua",
+    version,
+    about = "Bộ phận một cửa — one-stop-shop counter service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run pending migrations, then serve HTTP until SIGTERM/SIGINT.
+    Serve,
+    /// Run pending migrations and exit.
+    Migrate,
+    /// Create a user; the password is read from standard input.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("motcua: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let settings = Settings::from_environment()?;
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let pool = startup::open_pool(&settings)?;
+            let ran = startup::migrate(&pool)?;
+            println!("{ran} migration(s) applied");
+            Ok(())
+        }
+        Command::CreateUser {
+            username,
+            role,
+            unit,
+            email,
+            full_name,
+            password_stdin: _,
+        } => {
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let pool = startup::open_pool(&settings)?;
+            startup::migrate(&pool)?;
+            let mut conn = pool.get()?;
+            let user = users::create_user(
+                &mut conn,
+                &CreateUserRequest {
+                    username,
+                    password,
+                    full_name: full_name.unwrap_or_default(),
+                    email,
+                    role,
+                    unit_code: unit,
+                    active: true,
+                },
+                Clock::System.now(),
+            )?;
+            println!("created user {} ({})", user.username, user.role);
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let addr = (settings.server.host.clone(), settings.server.port);
+    let state = startup::build_state(settings, Clock::System)?;
+    let listener = std::net::TcpListener::bind(addr)?;
+    tracing::info!(server.addr = %listener.local_addr()?, "serving");
+    actix_web::rt::System::new()
+        .block_on(async move { motcua::http::server(state, listener)?.await })?;
+    tracing::info!("stopped");
+    Ok(())
+}
