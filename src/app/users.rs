@@ -154,11 +154,10 @@ fn check_unit(
     unit_code: Option<&str>,
 ) -> AppResult<()> {
     match unit_code {
-        Some(code) => {
-            if units::find_unit(conn, code)?.is_none() {
-                errors.add("unit_code", format!("unknown unit {code:?}"));
-            }
+        Some(code) if units::find_unit(conn, code)?.is_none() => {
+            errors.add("unit_code", format!("unknown unit {code:?}"));
         }
+        Some(_) => {}
         None if role.needs_unit() => {
             errors.add("unit_code", format!("is required for role {role}"))
         }

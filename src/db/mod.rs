@@ -148,12 +148,11 @@ pub fn connect(url: &str, pool_size: u32, sqlite: SqliteOptions) -> Result<Pool,
         (Backend::Sqlite { .. }, _) => 8,
         (Backend::Postgres { .. }, _) => 10,
     };
-    if let Backend::Sqlite { path } = &backend {
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| DbError::Folder(dir.to_owned(), e))?;
-            }
-        }
+    if let Backend::Sqlite { path } = &backend
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| DbError::Folder(dir.to_owned(), e))?;
     }
     // Connect once outside the pool so that a wrong URL fails with the driver's own message.
     let manager = Manager { backend, sqlite };

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::json::Json;
 use crate::app::units::{self, Unit};
 use crate::app::users::{self, CreateUserRequest, UpdateUserRequest, User};
 use crate::app::{AppState, PageRequest};
@@ -28,10 +29,7 @@ pub async fn list_units(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 /// Create a handling unit.
 #[utoipa::path(post, path = "/api/v1/units", tag = "admin", request_body = Unit,
     responses((status = 201, body = Unit), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_unit(
-    state: web::Data<AppState>,
-    body: web::Json<Unit>,
-) -> AppResult<HttpResponse> {
+pub async fn create_unit(state: web::Data<AppState>, body: Json<Unit>) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let unit = state
         .run(move |conn| units::create_unit(conn, &body, now))
@@ -58,7 +56,7 @@ pub async fn list_users(
     responses((status = 201, body = User), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_user(
     state: web::Data<AppState>,
-    body: web::Json<CreateUserRequest>,
+    body: Json<CreateUserRequest>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let user = state
@@ -92,7 +90,7 @@ pub async fn get_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<UpdateUserRequest>,
+    body: Json<UpdateUserRequest>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     let username = path.into_inner();

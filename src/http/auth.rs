@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::json::Json;
 use crate::app::AppState;
 use crate::app::users::{
     self, ChangePasswordRequest, LoginRequest, LoginResponse, Principal, User,
@@ -14,7 +15,7 @@ use crate::error::{AppResult, Problem};
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem)))]
 pub async fn login(
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let tokens = state.tokens.clone();
     let resp = state
@@ -40,7 +41,7 @@ pub async fn me(state: web::Data<AppState>, principal: Principal) -> AppResult<H
 pub async fn change_password(
     state: web::Data<AppState>,
     principal: Principal,
-    body: web::Json<ChangePasswordRequest>,
+    body: Json<ChangePasswordRequest>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
     state

@@ -3,6 +3,7 @@
 mod access;
 mod admin;
 mod auth;
+mod json;
 pub mod openapi;
 mod ops;
 mod problem;
@@ -61,7 +62,7 @@ route_table! {
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state))
-            .app_data(problem::json_config())
+            .app_data(json::payload_config())
             .app_data(problem::path_config())
             .app_data(problem::query_config());
         register_routes(cfg);

@@ -3,44 +3,12 @@
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::error::{AppError, PROBLEM_JSON};
-
-/// Malformed JSON is 400; well-formed JSON of the wrong shape is 422.
-fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let app = match &err {
-        JsonPayloadError::ContentType => AppError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "request.content_type",
-            "The body must be JSON (Content-Type: application/json).",
-        ),
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            AppError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "request.too_large",
-                "The body is too large.",
-            )
-        }
-        JsonPayloadError::Deserialize(e) if e.is_data() => AppError::validation(
-            "request.invalid_body",
-            format!("The body does not fit: {e}"),
-        ),
-        other => {
-            AppError::bad_request("request.malformed_json", format!("Malformed JSON: {other}"))
-        }
-    };
-    app.into()
-}
-
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(1024 * 1024)
-        .error_handler(json_error)
-}
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _| {

@@ -1,0 +1,13 @@
+//! Black-box tests over HTTP, one binary (keeps link time down). Each scenario runs on SQLite
+//! and, when `TEST_DATABASE_URL` is set, on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod errors;
+mod migrations;
+mod ops;
+mod roles;
+mod users;
