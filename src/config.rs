@@ -189,7 +189,7 @@ impl Settings {
                 "must be non-empty letters, digits, dots or dashes",
             ));
         }
-        self.timezone()?;
+        self.working_time_settings()?;
         if self.public.lookup_per_minute == 0 {
             return Err(invalid("public.lookup_per_minute", "must be at least 1"));
         }
@@ -201,6 +201,25 @@ impl Settings {
             invalid(
                 "agency.timezone",
                 format!("unknown time zone {:?}", self.agency.timezone),
+            )
+        })
+    }
+
+    /// The office sessions, cut-off and make-up rule as the deadline engine takes them.
+    pub fn working_time_settings(
+        &self,
+    ) -> Result<crate::domain::calendar::WorkingTimeSettings, ConfigError> {
+        self.timezone()?;
+        crate::domain::calendar::WorkingTimeSettings::from_config(
+            &self.agency.timezone,
+            &self.calendar.office_hours,
+            &self.calendar.same_day_cutoff,
+            self.calendar.count_makeup_days,
+        )
+        .map_err(|e| {
+            invalid(
+                "calendar.office_hours / calendar.same_day_cutoff",
+                e.to_string(),
             )
         })
     }

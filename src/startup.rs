@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use secrecy::ExposeSecret;
 
-use crate::app::{AppState, users};
+use crate::app::{AppState, calendar, users};
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -72,7 +72,14 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
             tracing::info!("bootstrap: created user admin");
         }
     }
+    let working_time = settings.working_time_settings()?;
+    {
+        let mut conn = pool.get().map_err(db::DbError::from)?;
+        let files = calendar::read_calendar_files(&settings.calendar.data_dir)?;
+        calendar::load_calendar_files(&mut conn, &files, clock.now())?;
+    }
     Ok(AppState {
+        calendar: Arc::new(calendar::CalendarCache::new(working_time)),
         pool,
         tokens: token_keys(&settings),
         settings: Arc::new(settings),

@@ -1,5 +1,6 @@
 //! Use cases: one function per action, each one transaction. Handlers call these.
 
+pub mod calendar;
 pub mod units;
 pub mod users;
 
@@ -18,6 +19,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub tokens: TokenKeys,
     pub clock: Clock,
+    pub calendar: Arc<calendar::CalendarCache>,
 }
 
 impl AppState {

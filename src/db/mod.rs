@@ -1,6 +1,7 @@
 //! Storage: one diesel code path over SQLite and PostgreSQL (`DbConnection`), the pool,
 //! embedded migrations and the write-transaction rule.
 
+pub mod calendar;
 pub mod schema;
 pub mod units;
 pub mod users;

@@ -28,3 +28,41 @@ diesel::table! {
 
 diesel::joinable!(users -> units (unit_code));
 diesel::allow_tables_to_appear_in_same_query!(units, users);
+
+diesel::table! {
+    calendar_days (date) {
+        date -> Date,
+        kind -> Text,
+        name -> Text,
+        source -> Text,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_years (year) {
+        year -> Integer,
+        loaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    calendar_changes (id) {
+        id -> Text,
+        date -> Date,
+        actor -> Text,
+        at -> Timestamp,
+        old_kind -> Nullable<Text>,
+        old_name -> Nullable<Text>,
+        new_kind -> Nullable<Text>,
+        new_name -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    calendar_revision (id) {
+        id -> Integer,
+        revision -> BigInt,
+    }
+}

@@ -68,7 +68,13 @@ impl FromStr for DayKind {
         DayKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownValue::new("day kind", s, "holiday, compensatory_off, swapped_off, makeup_workday"))
+            .ok_or_else(|| {
+                UnknownValue::new(
+                    "day kind",
+                    s,
+                    "holiday, compensatory_off, swapped_off, makeup_workday",
+                )
+            })
     }
 }
 
@@ -231,7 +237,12 @@ impl Session {
 
 impl fmt::Display for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+        write!(
+            f,
+            "{}-{}",
+            self.start.format("%H:%M"),
+            self.end.format("%H:%M")
+        )
     }
 }
 
@@ -315,7 +326,12 @@ impl WorkingTimeSettings {
             .iter()
             .map(|s| s.as_ref().parse())
             .collect::<Result<Vec<Session>, _>>()?;
-        WorkingTimeSettings::new(tz, sessions, parse_time(same_day_cutoff)?, count_makeup_days)
+        WorkingTimeSettings::new(
+            tz,
+            sessions,
+            parse_time(same_day_cutoff)?,
+            count_makeup_days,
+        )
     }
 
     pub fn timezone(&self) -> Tz {
@@ -494,7 +510,11 @@ fn prefixed(prefix: &str, name: &str) -> String {
     if name.is_empty() {
         return prefix.to_owned();
     }
-    let lead = prefix.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    let lead = prefix
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ");
     let lead_len = lead.chars().count();
     let head: String = name.chars().take(lead_len).collect();
     if head.to_lowercase() == lead.to_lowercase() {
@@ -585,15 +605,17 @@ impl Calendar {
     /// Builds the calendar. When a date is given twice, the last entry wins (an admin's
     /// edit given after the shipped data replaces it).
     pub fn new(days: impl IntoIterator<Item = SpecialDay>, settings: WorkingTimeSettings) -> Self {
-        let mut list: Vec<SpecialDay> = Vec::new();
-        for day in days {
-            match list.iter().position(|d| d.date == day.date) {
-                Some(i) => list[i] = day,
-                None => list.push(day),
+        let mut list: Vec<SpecialDay> = days.into_iter().collect();
+        // Stable sort, then keep the last of each run of equal dates.
+        list.sort_by_key(|d| d.date);
+        let mut unique: Vec<SpecialDay> = Vec::with_capacity(list.len());
+        for day in list {
+            match unique.last_mut() {
+                Some(last) if last.date == day.date => *last = day,
+                _ => unique.push(day),
             }
         }
-        list.sort_by_key(|d| d.date);
-        Self::from_sorted(list, settings)
+        Self::from_sorted(unique, settings)
     }
 
     fn from_sorted(days: Vec<SpecialDay>, settings: WorkingTimeSettings) -> Self {
@@ -617,7 +639,9 @@ impl Calendar {
                     for i in 0..span {
                         let dn = base + i32::try_from(i).unwrap_or(0);
                         let kind = match next.peek() {
-                            Some(d) if d.date.num_days_from_ce() == dn => next.next().map(|d| d.kind),
+                            Some(d) if d.date.num_days_from_ce() == dn => {
+                                next.next().map(|d| d.kind)
+                            }
                             _ => None,
                         };
                         let working =
@@ -827,18 +851,32 @@ mod tests {
                 "02/05", "03/05", "29/08", "30/08", "31/08", "01/09", "02/09"
             ]
         );
-        let kind_of = |f: &CalendarFile, d: NaiveDate| {
-            f.days.iter().find(|x| x.date == d).map(|x| x.kind)
-        };
+        let kind_of =
+            |f: &CalendarFile, d: NaiveDate| f.days.iter().find(|x| x.date == d).map(|x| x.kind);
         assert_eq!(kind_of(&f24, date(2024, 4, 29)), Some(DayKind::SwappedOff));
-        assert_eq!(kind_of(&f24, date(2024, 5, 4)), Some(DayKind::MakeupWorkday));
+        assert_eq!(
+            kind_of(&f24, date(2024, 5, 4)),
+            Some(DayKind::MakeupWorkday)
+        );
         assert_eq!(kind_of(&f25, date(2025, 5, 2)), Some(DayKind::SwappedOff));
-        assert_eq!(kind_of(&f25, date(2025, 4, 26)), Some(DayKind::MakeupWorkday));
+        assert_eq!(
+            kind_of(&f25, date(2025, 4, 26)),
+            Some(DayKind::MakeupWorkday)
+        );
         assert_eq!(kind_of(&f26, date(2026, 1, 2)), Some(DayKind::SwappedOff));
-        assert_eq!(kind_of(&f26, date(2026, 1, 10)), Some(DayKind::MakeupWorkday));
-        assert_eq!(kind_of(&f26, date(2026, 4, 27)), Some(DayKind::CompensatoryOff));
+        assert_eq!(
+            kind_of(&f26, date(2026, 1, 10)),
+            Some(DayKind::MakeupWorkday)
+        );
+        assert_eq!(
+            kind_of(&f26, date(2026, 4, 27)),
+            Some(DayKind::CompensatoryOff)
+        );
         assert_eq!(kind_of(&f26, date(2026, 8, 31)), Some(DayKind::SwappedOff));
-        assert_eq!(kind_of(&f26, date(2026, 8, 22)), Some(DayKind::MakeupWorkday));
+        assert_eq!(
+            kind_of(&f26, date(2026, 8, 22)),
+            Some(DayKind::MakeupWorkday)
+        );
         for f in [&f24, &f25, &f26] {
             for d in &f.days {
                 assert!(!d.source.trim().is_empty(), "{} has no source", d.date);
@@ -848,7 +886,8 @@ mod tests {
 
     #[test]
     fn parse_refuses_a_date_outside_the_year() {
-        let text = "year = 2025\n[[days]]\ndate = \"2024-12-31\"\nkind = \"holiday\"\nname = \"x\"\n";
+        let text =
+            "year = 2025\n[[days]]\ndate = \"2024-12-31\"\nkind = \"holiday\"\nname = \"x\"\n";
         assert_eq!(
             parse_calendar_file(text),
             Err(CalendarError::DateOutsideYear {
@@ -871,16 +910,27 @@ mod tests {
 
     #[test]
     fn parse_refuses_an_unknown_kind_or_field_or_bad_toml() {
-        let kind = "year = 2025\n[[days]]\ndate = \"2025-01-01\"\nkind = \"vacation\"\nname = \"x\"\n";
+        let kind =
+            "year = 2025\n[[days]]\ndate = \"2025-01-01\"\nkind = \"vacation\"\nname = \"x\"\n";
         match parse_calendar_file(kind) {
             Err(CalendarError::Parse(msg)) => assert!(msg.contains("vacation"), "{msg}"),
             other => panic!("{other:?}"),
         }
         let field = "year = 2025\n[[days]]\ndate = \"2025-01-01\"\nkind = \"holiday\"\nname = \"x\"\nnote = \"?\"\n";
-        assert!(matches!(parse_calendar_file(field), Err(CalendarError::Parse(_))));
-        assert!(matches!(parse_calendar_file("year = "), Err(CalendarError::Parse(_))));
-        let bad_date = "year = 2025\n[[days]]\ndate = \"2025-02-30\"\nkind = \"holiday\"\nname = \"x\"\n";
-        assert!(matches!(parse_calendar_file(bad_date), Err(CalendarError::Parse(_))));
+        assert!(matches!(
+            parse_calendar_file(field),
+            Err(CalendarError::Parse(_))
+        ));
+        assert!(matches!(
+            parse_calendar_file("year = "),
+            Err(CalendarError::Parse(_))
+        ));
+        let bad_date =
+            "year = 2025\n[[days]]\ndate = \"2025-02-30\"\nkind = \"holiday\"\nname = \"x\"\n";
+        assert!(matches!(
+            parse_calendar_file(bad_date),
+            Err(CalendarError::Parse(_))
+        ));
     }
 
     #[test]
@@ -900,7 +950,8 @@ mod tests {
             parse_calendar_file(comp),
             Err(CalendarError::OffDayOnWeekend { .. })
         ));
-        let empty = "year = 2025\n[[days]]\ndate = \"2025-01-01\"\nkind = \"holiday\"\nname = \" \"\n";
+        let empty =
+            "year = 2025\n[[days]]\ndate = \"2025-01-01\"\nkind = \"holiday\"\nname = \" \"\n";
         assert_eq!(
             parse_calendar_file(empty),
             Err(CalendarError::EmptyName(date(2025, 1, 1)))
@@ -926,8 +977,18 @@ mod tests {
         let s: Session = "07:30-11:30".parse().unwrap();
         assert_eq!(s.to_string(), "07:30-11:30");
         assert_eq!(s.length(), TimeDelta::hours(4));
-        assert_eq!(" 13:00 - 17:00 ".parse::<Session>().unwrap().to_string(), "13:00-17:00");
-        for bad in ["", "07:30", "11:30-07:30", "07:30-07:30", "7h30-11h30", "07:30-25:00"] {
+        assert_eq!(
+            " 13:00 - 17:00 ".parse::<Session>().unwrap().to_string(),
+            "13:00-17:00"
+        );
+        for bad in [
+            "",
+            "07:30",
+            "11:30-07:30",
+            "07:30-07:30",
+            "7h30-11h30",
+            "07:30-25:00",
+        ] {
             assert!(bad.parse::<Session>().is_err(), "{bad}");
         }
         let json: Session = serde_json::from_str("\"08:00-12:00\"").unwrap();
@@ -981,7 +1042,11 @@ mod tests {
     fn day_number_weekday_trick_matches_chrono() {
         let mut d = date(1999, 12, 25);
         while d < date(2031, 1, 10) {
-            assert_eq!(is_weekend_dn(d.num_days_from_ce()), is_weekend(d.weekday()), "{d}");
+            assert_eq!(
+                is_weekend_dn(d.num_days_from_ce()),
+                is_weekend(d.weekday()),
+                "{d}"
+            );
             d = d.succ_opt().unwrap();
         }
     }
@@ -999,7 +1064,10 @@ mod tests {
         assert!(!tet.working);
         assert_eq!(tet.reason, DayReason::Holiday);
         assert_eq!(tet.label_vi(), "nghỉ lễ: Tết Nguyên đán");
-        assert_eq!(st(2024, 2, 10).label_vi(), "nghỉ lễ: Tết Nguyên đán (thứ Bảy)");
+        assert_eq!(
+            st(2024, 2, 10).label_vi(),
+            "nghỉ lễ: Tết Nguyên đán (thứ Bảy)"
+        );
         assert_eq!(
             st(2024, 2, 10).label_en(),
             "public holiday: Tết Nguyên đán (Saturday)"
@@ -1009,11 +1077,19 @@ mod tests {
         assert_eq!(comp.label_vi(), "nghỉ bù Giỗ Tổ Hùng Vương");
         let swapped = st(2024, 4, 29);
         assert_eq!(swapped.reason, DayReason::SwappedOff);
-        assert!(swapped.label_vi().starts_with("hoán đổi ngày làm việc"), "{}", swapped.label_vi());
+        assert!(
+            swapped.label_vi().starts_with("hoán đổi ngày làm việc"),
+            "{}",
+            swapped.label_vi()
+        );
         let makeup = st(2024, 5, 4);
         assert!(makeup.working);
         assert_eq!(makeup.reason, DayReason::MakeupWorkday);
-        assert!(makeup.label_vi().starts_with("làm bù thứ Bảy"), "{}", makeup.label_vi());
+        assert!(
+            makeup.label_vi().starts_with("làm bù thứ Bảy"),
+            "{}",
+            makeup.label_vi()
+        );
 
         let off = cal.with_settings(WorkingTimeSettings::default().with_count_makeup_days(false));
         let makeup_off = off.day_status(date(2024, 5, 4));
@@ -1030,7 +1106,10 @@ mod tests {
         assert_eq!(cal.years(), vec![2024, 2025, 2026]);
         assert!(cal.has_year(2025));
         assert!(!cal.has_year(2027));
-        assert_eq!(cal.days_in_year(2024).len(), parse_calendar_file(VN_2024).unwrap().days.len());
+        assert_eq!(
+            cal.days_in_year(2024).len(),
+            parse_calendar_file(VN_2024).unwrap().days.len()
+        );
         assert!(cal.days_in_year(2023).is_empty());
         // Years without data: weekends only.
         assert!(cal.is_working_day(date(2027, 1, 1)));
@@ -1045,7 +1124,11 @@ mod tests {
             source: String::new(),
         });
         assert!(!extra.is_working_day(date(2025, 3, 3)));
-        assert!(extra.without_day(date(2025, 3, 3)).is_working_day(date(2025, 3, 3)));
+        assert!(
+            extra
+                .without_day(date(2025, 3, 3))
+                .is_working_day(date(2025, 3, 3))
+        );
         // The last entry for a date wins.
         let twice = Calendar::new(
             [

@@ -238,9 +238,7 @@ fn to_utc(tz: Tz, l: Local, hint: i32) -> DateTime<Utc> {
         LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
         LocalResult::None => {
             let other = minus(hint).map_or(hint, |g| offset_secs(tz, &g));
-            minus(hint.min(other))
-                .unwrap_or(local)
-                .and_utc()
+            minus(hint.min(other)).unwrap_or(local).and_utc()
         }
     }
 }
@@ -550,7 +548,10 @@ pub fn explain(cal: &Calendar, start: DateTime<Utc>, d: Duration) -> Explanation
                     "tiếp nhận lúc {at}; tính từ {} {from_vi}",
                     fmt_hm(r.ns)
                 ));
-                en.push(format!("received at {at}; counted from {} on {from_en}", fmt_hm(r.ns)));
+                en.push(format!(
+                    "received at {at}; counted from {} on {from_en}",
+                    fmt_hm(r.ns)
+                ));
             } else {
                 vi.push(format!(
                     "tiếp nhận lúc {at}, ngoài giờ hành chính; tính từ {}",

@@ -1,1 +1,5 @@
 //! Pure rules, no I/O: they take `now`, the calendar and the settings as values.
+
+pub mod calendar;
+pub mod deadline;
+pub mod timeliness;

@@ -167,12 +167,24 @@ mod tests {
     fn early_on_time_late_by_local_date() {
         // Due Thursday 07/03/2024 10:00 (local, UTC+7).
         let due = vn(2024, 3, 7, 10, 0);
-        assert_eq!(timeliness(TZ, vn(2024, 3, 6, 16, 0), due), Timeliness::Early);
+        assert_eq!(
+            timeliness(TZ, vn(2024, 3, 6, 16, 0), due),
+            Timeliness::Early
+        );
         // 23:59 the day before is still an earlier local date.
-        assert_eq!(timeliness(TZ, vn(2024, 3, 6, 23, 59), due), Timeliness::Early);
+        assert_eq!(
+            timeliness(TZ, vn(2024, 3, 6, 23, 59), due),
+            Timeliness::Early
+        );
         // 00:30 local on the due date is 17:30 UTC the day before: the local date decides.
-        assert_eq!(timeliness(TZ, vn(2024, 3, 7, 0, 30), due), Timeliness::OnTime);
-        assert_eq!(timeliness(TZ, vn(2024, 3, 7, 8, 0), due), Timeliness::OnTime);
+        assert_eq!(
+            timeliness(TZ, vn(2024, 3, 7, 0, 30), due),
+            Timeliness::OnTime
+        );
+        assert_eq!(
+            timeliness(TZ, vn(2024, 3, 7, 8, 0), due),
+            Timeliness::OnTime
+        );
         assert_eq!(timeliness(TZ, due, due), Timeliness::OnTime);
         assert_eq!(
             timeliness(TZ, due + chrono::TimeDelta::nanoseconds(1), due),
@@ -188,7 +200,10 @@ mod tests {
         let due = vn(2024, 3, 7, 10, 0);
         // Wednesday 10:00 → Thursday 10:00 is exactly 8 h of working time: due soon.
         assert!(is_due_soon(&cal, vn(2024, 3, 6, 10, 0), due));
-        assert_eq!(progress(&cal, vn(2024, 3, 6, 10, 0), due), Progress::DueSoon);
+        assert_eq!(
+            progress(&cal, vn(2024, 3, 6, 10, 0), due),
+            Progress::DueSoon
+        );
         // Wednesday 09:59 → 8 h 01 min left: not yet.
         assert!(!is_due_soon(&cal, vn(2024, 3, 6, 9, 59), due));
         assert_eq!(progress(&cal, vn(2024, 3, 6, 9, 59), due), Progress::Within);
@@ -196,11 +211,22 @@ mod tests {
         assert!(!is_overdue(due, due));
         assert!(is_overdue(vn(2024, 3, 7, 10, 1), due));
         assert!(!is_due_soon(&cal, vn(2024, 3, 7, 10, 1), due));
-        assert_eq!(progress(&cal, vn(2024, 3, 7, 10, 1), due), Progress::Overdue);
+        assert_eq!(
+            progress(&cal, vn(2024, 3, 7, 10, 1), due),
+            Progress::Overdue
+        );
         // Over Tết 2024: Wednesday 07/02 16:00 → Thursday 15/02 16:30 is
         // 1 h (Wed) + 4 h + 3.5 h (Thu) = 8.5 h: not yet; to 16:00 it is exactly 8 h.
-        assert!(!is_due_soon(&cal, vn(2024, 2, 7, 16, 0), vn(2024, 2, 15, 16, 30)));
-        assert!(is_due_soon(&cal, vn(2024, 2, 7, 16, 0), vn(2024, 2, 15, 16, 0)));
+        assert!(!is_due_soon(
+            &cal,
+            vn(2024, 2, 7, 16, 0),
+            vn(2024, 2, 15, 16, 30)
+        ));
+        assert!(is_due_soon(
+            &cal,
+            vn(2024, 2, 7, 16, 0),
+            vn(2024, 2, 15, 16, 0)
+        ));
     }
 
     #[test]

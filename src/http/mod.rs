@@ -3,6 +3,7 @@
 mod access;
 mod admin;
 mod auth;
+mod calendar;
 mod json;
 pub mod openapi;
 mod ops;
@@ -56,6 +57,12 @@ route_table! {
     post   "/api/v1/users"                   => admin::create_user,    Access::Roles(ADMIN);
     get    "/api/v1/users/{username}"        => admin::get_user,       Access::Roles(ADMIN);
     patch  "/api/v1/users/{username}"        => admin::update_user,    Access::Roles(ADMIN);
+
+    get    "/api/v1/calendar/days"           => calendar::list_days,   Access::AnyUser;
+    put    "/api/v1/calendar/days/{date}"    => calendar::put_day,     Access::Roles(ADMIN);
+    delete "/api/v1/calendar/days/{date}"    => calendar::delete_day,  Access::Roles(ADMIN);
+    get    "/api/v1/calendar/changes"        => calendar::list_changes, Access::Roles(ADMIN);
+    get    "/api/v1/calendar/due"            => calendar::due,         Access::AnyUser;
 }
 
 /// Builds the application for one worker.

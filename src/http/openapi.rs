@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem, SecurityRequirement};
 
-use super::{Access, ROUTES, admin, auth, ops};
+use super::{Access, ROUTES, admin, auth, calendar, ops};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -28,6 +28,11 @@ use super::{Access, ROUTES, admin, auth, ops};
         admin::create_user,
         admin::get_user,
         admin::update_user,
+        calendar::list_days,
+        calendar::put_day,
+        calendar::delete_day,
+        calendar::list_changes,
+        calendar::due,
     ),
     components(schemas(crate::error::Problem))
 )]

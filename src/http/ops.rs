@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
+use crate::app::{AppState, calendar};
 use crate::db;
 
 /// Alive: the process answers.
@@ -19,6 +19,18 @@ pub struct Readiness {
     pub status: &'static str,
     pub database: Check,
     pub migrations: Check,
+    /// Whether this year and next year (local) have calendar data. Informational: a missing
+    /// year does not make the service unready, but due times in it count weekends only.
+    pub calendar: CalendarCheck,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarCheck {
+    pub ok: bool,
+    /// Year → has data.
+    #[schema(value_type = Object)]
+    pub years: std::collections::BTreeMap<String, bool>,
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -31,15 +43,45 @@ pub struct Check {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let cache = state.calendar.clone();
+    let now = state.clock.now();
     let probe = state
-        .run(|conn| {
+        .run(move |conn| {
             let backend = conn.backend_name();
             let pending = db::has_pending_migrations(conn)?;
-            Ok((backend, pending))
+            let years = if pending {
+                Vec::new()
+            } else {
+                calendar::years_with_data(&*cache.current(conn)?, now)
+            };
+            Ok((backend, pending, years))
         })
         .await;
+    let years = probe.as_ref().map(|p| p.2.clone()).unwrap_or_default();
+    let missing: Vec<String> = years
+        .iter()
+        .filter(|y| !y.1)
+        .map(|y| y.0.to_string())
+        .collect();
+    let calendar = CalendarCheck {
+        ok: !years.is_empty() && missing.is_empty(),
+        detail: if years.is_empty() {
+            "unknown".into()
+        } else if missing.is_empty() {
+            "this year and next year have data".into()
+        } else {
+            format!(
+                "no calendar data for {}: add it (PUT /api/v1/calendar/days) before due times reach it",
+                missing.join(", ")
+            )
+        },
+        years: years.iter().map(|(y, ok)| (y.to_string(), *ok)).collect(),
+    };
+    if !calendar.ok {
+        tracing::warn!(calendar.detail = %calendar.detail, "readiness: calendar data missing");
+    }
     let (database, migrations) = match probe {
-        Ok((backend, pending)) => (
+        Ok((backend, pending, _)) => (
             Check {
                 ok: true,
                 detail: format!("{backend} reachable"),
@@ -69,6 +111,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         status: if ready { "ready" } else { "not_ready" },
         database,
         migrations,
+        calendar,
     };
     if ready {
         HttpResponse::Ok().json(body)

@@ -56,11 +56,19 @@ fn vn(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 }
 
 fn show(t: DateTime<Utc>) -> String {
-    t.with_timezone(&TZ).format("%a %Y-%m-%d %H:%M:%S").to_string()
+    t.with_timezone(&TZ)
+        .format("%a %Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 #[track_caller]
-fn check(cal: &Calendar, start: DateTime<Utc>, d: Duration, eff: DateTime<Utc>, due_at: DateTime<Utc>) {
+fn check(
+    cal: &Calendar,
+    start: DateTime<Utc>,
+    d: Duration,
+    eff: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+) {
     let got = due(cal, start, d);
     assert_eq!(
         (show(got.effective_start), show(got.due_at)),
@@ -171,7 +179,13 @@ fn g10_received_on_a_makeup_saturday() {
     // Off: not a working day → counts from Mon 06/05 07:30 → Tue 07/05 07:30.
     let s = vn(2024, 5, 4, 9, 0);
     check(cal(), s, wd(1), s, vn(2024, 5, 6, 9, 0));
-    check(off(), s, wd(1), vn(2024, 5, 6, 7, 30), vn(2024, 5, 7, 7, 30));
+    check(
+        off(),
+        s,
+        wd(1),
+        vn(2024, 5, 6, 7, 30),
+        vn(2024, 5, 7, 7, 30),
+    );
 }
 
 #[test]
@@ -252,9 +266,21 @@ fn g17_lunch_break() {
     // Tue 12/03/2024 12:00 → afternoon opening 13:00.
     let eff = vn(2024, 3, 12, 13, 0);
     // + 2 working days → Thu 14/03 13:00.
-    check(cal(), vn(2024, 3, 12, 12, 0), wd(2), eff, vn(2024, 3, 14, 13, 0));
+    check(
+        cal(),
+        vn(2024, 3, 12, 12, 0),
+        wd(2),
+        eff,
+        vn(2024, 3, 14, 13, 0),
+    );
     // + 4 working hours → 13:00–17:00, ends at the session end: Tue 17:00.
-    check(cal(), vn(2024, 3, 12, 12, 0), wh(4), eff, vn(2024, 3, 12, 17, 0));
+    check(
+        cal(),
+        vn(2024, 3, 12, 12, 0),
+        wh(4),
+        eff,
+        vn(2024, 3, 12, 17, 0),
+    );
     // 11:30 sharp is already the break (half-open session).
     check(cal(), vn(2024, 3, 12, 11, 30), wd(0), eff, eff);
 }
@@ -338,7 +364,11 @@ fn g23_year_without_data_counts_weekends_only() {
     check(cal(), s, wd(5), s, vn(2027, 1, 4, 10, 0));
     let ex = explain(cal(), s, wd(5));
     assert_eq!(ex.years_without_data, vec![2027]);
-    assert!(explain(cal(), vn(2025, 3, 3, 10, 0), wd(5)).years_without_data.is_empty());
+    assert!(
+        explain(cal(), vn(2025, 3, 3, 10, 0), wd(5))
+            .years_without_data
+            .is_empty()
+    );
 }
 
 // ---------------------------------------------------------------- golden: calendar_days
@@ -474,17 +504,38 @@ fn g28_roll_to_working_time() {
 fn g29_working_time_between() {
     let w = |a, b| working_time_between(cal(), a, b);
     // Fri 08/03/2024 16:00 → Mon 11/03 09:00: 1 h + 1.5 h.
-    assert_eq!(w(vn(2024, 3, 8, 16, 0), vn(2024, 3, 11, 9, 0)), TimeDelta::minutes(150));
+    assert_eq!(
+        w(vn(2024, 3, 8, 16, 0), vn(2024, 3, 11, 9, 0)),
+        TimeDelta::minutes(150)
+    );
     // Across Tết 2024: Wed 07/02 10:00 → Thu 15/02 10:00 = one working day, 8 h.
-    assert_eq!(w(vn(2024, 2, 7, 10, 0), vn(2024, 2, 15, 10, 0)), TimeDelta::hours(8));
+    assert_eq!(
+        w(vn(2024, 2, 7, 10, 0), vn(2024, 2, 15, 10, 0)),
+        TimeDelta::hours(8)
+    );
     // Reversed or equal → zero.
-    assert_eq!(w(vn(2024, 3, 11, 9, 0), vn(2024, 3, 8, 16, 0)), TimeDelta::zero());
-    assert_eq!(w(vn(2024, 3, 11, 9, 0), vn(2024, 3, 11, 9, 0)), TimeDelta::zero());
+    assert_eq!(
+        w(vn(2024, 3, 11, 9, 0), vn(2024, 3, 8, 16, 0)),
+        TimeDelta::zero()
+    );
+    assert_eq!(
+        w(vn(2024, 3, 11, 9, 0), vn(2024, 3, 11, 9, 0)),
+        TimeDelta::zero()
+    );
     // Lunch break and nights are not working time.
-    assert_eq!(w(vn(2024, 3, 11, 11, 0), vn(2024, 3, 11, 13, 30)), TimeDelta::hours(1));
-    assert_eq!(w(vn(2024, 3, 11, 17, 0), vn(2024, 3, 12, 7, 30)), TimeDelta::zero());
+    assert_eq!(
+        w(vn(2024, 3, 11, 11, 0), vn(2024, 3, 11, 13, 30)),
+        TimeDelta::hours(1)
+    );
+    assert_eq!(
+        w(vn(2024, 3, 11, 17, 0), vn(2024, 3, 12, 7, 30)),
+        TimeDelta::zero()
+    );
     // A full week, Mon 07:30 → next Mon 07:30 = 5 × 8 h.
-    assert_eq!(w(vn(2024, 3, 4, 7, 30), vn(2024, 3, 11, 7, 30)), TimeDelta::hours(40));
+    assert_eq!(
+        w(vn(2024, 3, 4, 7, 30), vn(2024, 3, 11, 7, 30)),
+        TimeDelta::hours(40)
+    );
     // Fri 03/05/2024 07:30 → Mon 06/05 07:30: the make-up Saturday adds 8 h when on.
     let (a, b) = (vn(2024, 5, 3, 7, 30), vn(2024, 5, 6, 7, 30));
     assert_eq!(w(a, b), TimeDelta::hours(16));
@@ -495,24 +546,48 @@ fn g29_working_time_between() {
 fn g30_add_working_time_for_a_resumed_clock() {
     let add = |t, w| add_working_time(cal(), t, w);
     // Due Mon 04/03/2024 10:00, 2.5 h of waiting: 10:00–11:30, 13:00–14:00 → 14:00.
-    assert_eq!(add(vn(2024, 3, 4, 10, 0), TimeDelta::minutes(150)), vn(2024, 3, 4, 14, 0));
+    assert_eq!(
+        add(vn(2024, 3, 4, 10, 0), TimeDelta::minutes(150)),
+        vn(2024, 3, 4, 14, 0)
+    );
     // 1.5 h from 10:00 ends at the session end, 11:30.
-    assert_eq!(add(vn(2024, 3, 4, 10, 0), TimeDelta::minutes(90)), vn(2024, 3, 4, 11, 30));
+    assert_eq!(
+        add(vn(2024, 3, 4, 10, 0), TimeDelta::minutes(90)),
+        vn(2024, 3, 4, 11, 30)
+    );
     // Pausing and resuming at once changes nothing, even at a session end.
-    assert_eq!(add(vn(2024, 3, 4, 11, 30), TimeDelta::zero()), vn(2024, 3, 4, 11, 30));
-    assert_eq!(add(vn(2024, 3, 9, 10, 0), TimeDelta::zero()), vn(2024, 3, 9, 10, 0));
-    assert_eq!(add(vn(2024, 3, 4, 10, 0), TimeDelta::minutes(-5)), vn(2024, 3, 4, 10, 0));
+    assert_eq!(
+        add(vn(2024, 3, 4, 11, 30), TimeDelta::zero()),
+        vn(2024, 3, 4, 11, 30)
+    );
+    assert_eq!(
+        add(vn(2024, 3, 9, 10, 0), TimeDelta::zero()),
+        vn(2024, 3, 9, 10, 0)
+    );
+    assert_eq!(
+        add(vn(2024, 3, 4, 10, 0), TimeDelta::minutes(-5)),
+        vn(2024, 3, 4, 10, 0)
+    );
     // From a session end: 11:30 + 1 h → 14:00.
-    assert_eq!(add(vn(2024, 3, 4, 11, 30), TimeDelta::hours(1)), vn(2024, 3, 4, 14, 0));
+    assert_eq!(
+        add(vn(2024, 3, 4, 11, 30), TimeDelta::hours(1)),
+        vn(2024, 3, 4, 14, 0)
+    );
     // Fri 16:00 + 2 h → 1 h Friday, 1 h from Mon 07:30 → Mon 08:30.
-    assert_eq!(add(vn(2024, 3, 8, 16, 0), TimeDelta::hours(2)), vn(2024, 3, 11, 8, 30));
+    assert_eq!(
+        add(vn(2024, 3, 8, 16, 0), TimeDelta::hours(2)),
+        vn(2024, 3, 11, 8, 30)
+    );
     // Across Tết 2024: Wed 07/02 16:00 + 8 h → Thu 15/02 16:00.
-    assert_eq!(add(vn(2024, 2, 7, 16, 0), TimeDelta::hours(8)), vn(2024, 2, 15, 16, 0));
+    assert_eq!(
+        add(vn(2024, 2, 7, 16, 0), TimeDelta::hours(8)),
+        vn(2024, 2, 15, 16, 0)
+    );
 }
 
 // ---------------------------------------------------------------- golden: explain
 
-fn day<'a>(ex: &'a Explanation, y: i32, m: u32, d: u32) -> &'a ExplainedDay {
+fn day(ex: &Explanation, y: i32, m: u32, d: u32) -> &ExplainedDay {
     let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
     ex.days.iter().find(|x| x.date == date).unwrap()
 }
@@ -534,7 +609,10 @@ fn g31_explain_tet_2024() {
     assert_eq!(tet.reason, "nghỉ lễ: Tết Nguyên đán");
     assert_eq!(tet.reason_en, "public holiday: Tết Nguyên đán");
     // The weekend inside Tết is listed as Tết, not as an ordinary weekend.
-    assert_eq!(day(&ex, 2024, 2, 10).reason, "nghỉ lễ: Tết Nguyên đán (thứ Bảy)");
+    assert_eq!(
+        day(&ex, 2024, 2, 10).reason,
+        "nghỉ lễ: Tết Nguyên đán (thứ Bảy)"
+    );
     let d1 = day(&ex, 2024, 2, 15);
     assert!(d1.counted);
     assert_eq!(d1.ordinal, Some(1));
@@ -572,7 +650,10 @@ fn g32_explain_after_hours_friday() {
     );
     assert_eq!(ex.days[2].reason, "Chủ nhật");
     assert_eq!(ex.days[3].reason, "ngày làm việc; bắt đầu tính từ 07:30");
-    assert_eq!(ex.days[4].reason, "ngày làm việc; ngày thứ 1/1; hạn trả 07:30");
+    assert_eq!(
+        ex.days[4].reason,
+        "ngày làm việc; ngày thứ 1/1; hạn trả 07:30"
+    );
     // Lunch-break receipt: same day, noted.
     let ex = explain(cal(), vn(2024, 3, 12, 12, 0), wh(1));
     assert_eq!(
@@ -596,7 +677,10 @@ fn g33_explain_makeup_saturday_on_and_off() {
     let sat = day(&off, 2024, 5, 4);
     assert!(!sat.counted);
     assert_eq!(sat.kind, DayReason::MakeupNotCounted);
-    assert_eq!(sat.reason, "làm bù (không tính) cho ngày hoán đổi thứ Hai 29/04/2024");
+    assert_eq!(
+        sat.reason,
+        "làm bù (không tính) cho ngày hoán đổi thứ Hai 29/04/2024"
+    );
     assert_eq!(day(&off, 2024, 5, 6).ordinal, Some(2));
     // The swapped and compensatory days say so.
     let ex = explain(cal(), vn(2024, 4, 26, 10, 0), wd(1));
@@ -606,12 +690,18 @@ fn g33_explain_makeup_saturday_on_and_off() {
         swapped.reason,
         "hoán đổi ngày làm việc (làm bù thứ Bảy 04/05/2024)"
     );
-    assert_eq!(day(&ex, 2024, 4, 30).reason, "nghỉ lễ: Ngày Giải phóng miền Nam");
+    assert_eq!(
+        day(&ex, 2024, 4, 30).reason,
+        "nghỉ lễ: Ngày Giải phóng miền Nam"
+    );
     assert_eq!(day(&ex, 2024, 5, 1).reason, "nghỉ lễ: Quốc tế Lao động");
     let ex = explain(cal(), vn(2026, 4, 24, 15, 0), wd(1));
     assert_eq!(day(&ex, 2026, 4, 27).kind, DayReason::CompensatoryOff);
     assert_eq!(day(&ex, 2026, 4, 27).reason, "nghỉ bù Giỗ Tổ Hùng Vương");
-    assert_eq!(day(&ex, 2026, 4, 26).reason, "nghỉ lễ: Giỗ Tổ Hùng Vương (Chủ nhật)");
+    assert_eq!(
+        day(&ex, 2026, 4, 26).reason,
+        "nghỉ lễ: Giỗ Tổ Hùng Vương (Chủ nhật)"
+    );
 }
 
 #[test]
@@ -630,7 +720,19 @@ fn g34_explain_same_day_and_calendar_days() {
     // day, the due time moves to Mon 11/03 10:00.
     let ex = explain(cal(), vn(2024, 3, 4, 10, 0), cd(5));
     let counted: Vec<_> = ex.days.iter().map(|d| d.ordinal).collect();
-    assert_eq!(counted, [None, Some(1), Some(2), Some(3), Some(4), Some(5), None, None]);
+    assert_eq!(
+        counted,
+        [
+            None,
+            Some(1),
+            Some(2),
+            Some(3),
+            Some(4),
+            Some(5),
+            None,
+            None
+        ]
+    );
     assert_eq!(
         ex.days[5].reason,
         "thứ Bảy; ngày thứ 5/5; ngày thứ 5 không phải ngày làm việc: hạn chuyển sang ngày làm việc tiếp theo"
@@ -645,7 +747,10 @@ fn g35_explain_serialises_in_the_api_shape() {
     assert_eq!(json["start"], "2024-02-07T17:30:00+07:00");
     assert_eq!(json["effective_start"], "2024-02-15T07:30:00+07:00");
     assert_eq!(json["due_at"], "2024-02-16T07:30:00+07:00");
-    assert_eq!(json["duration"], serde_json::json!({"value": 1, "unit": "working_days"}));
+    assert_eq!(
+        json["duration"],
+        serde_json::json!({"value": 1, "unit": "working_days"})
+    );
     let d0 = &json["days"][0];
     assert_eq!(d0["date"], "2024-02-07");
     assert_eq!(d0["counted"], false);
@@ -666,19 +771,34 @@ fn g36_duration_type() {
         assert_eq!(u.as_str().parse::<DurationUnit>().unwrap(), u);
     }
     assert!("days".parse::<DurationUnit>().is_err());
-    assert_eq!(wd(3).working_time(TimeDelta::hours(8)), Some(TimeDelta::hours(24)));
-    assert_eq!(wh(3).working_time(TimeDelta::hours(8)), Some(TimeDelta::hours(3)));
+    assert_eq!(
+        wd(3).working_time(TimeDelta::hours(8)),
+        Some(TimeDelta::hours(24))
+    );
+    assert_eq!(
+        wh(3).working_time(TimeDelta::hours(8)),
+        Some(TimeDelta::hours(3))
+    );
     assert_eq!(cd(3).working_time(TimeDelta::hours(8)), None);
     assert!(wd(Duration::MAX_VALUE).check().is_ok());
-    assert_eq!(wd(Duration::MAX_VALUE + 1).check(), Err(DurationError::TooLarge(10_001)));
+    assert_eq!(
+        wd(Duration::MAX_VALUE + 1).check(),
+        Err(DurationError::TooLarge(10_001))
+    );
     assert_eq!(
         Duration::new(2, DurationUnit::SameDay).check(),
         Err(DurationError::SameDayValue(2))
     );
     // Huge values are clamped, not looped over for ever.
     let s = vn(2024, 3, 4, 10, 0);
-    assert_eq!(due(cal(), s, wd(u32::MAX)), due(cal(), s, wd(Duration::MAX_VALUE)));
-    assert_eq!(due(cal(), s, wh(u32::MAX)), due(cal(), s, wh(Duration::MAX_VALUE)));
+    assert_eq!(
+        due(cal(), s, wd(u32::MAX)),
+        due(cal(), s, wd(Duration::MAX_VALUE))
+    );
+    assert_eq!(
+        due(cal(), s, wh(u32::MAX)),
+        due(cal(), s, wh(Duration::MAX_VALUE))
+    );
 }
 
 #[test]
@@ -700,11 +820,14 @@ fn g37_other_zones_with_daylight_saving() {
         .with_timezone(&Utc);
     let d = due(&cal, start, wd(1));
     assert_eq!(d.due_at, Utc.with_ymd_and_hms(2024, 4, 1, 8, 0, 0).unwrap());
-    assert_eq!(working_time_between(&cal, start, d.due_at), TimeDelta::hours(8));
+    assert_eq!(
+        working_time_between(&cal, start, d.due_at),
+        TimeDelta::hours(8)
+    );
     // A session inside the skipped hour (Sunday 31/03 02:00–03:00 does not exist) on a
     // make-up Sunday: no panic, times move forward.
-    let night = WorkingTimeSettings::from_config("Europe/Paris", &["01:00-04:00"], "15:00", true)
-        .unwrap();
+    let night =
+        WorkingTimeSettings::from_config("Europe/Paris", &["01:00-04:00"], "15:00", true).unwrap();
     let sunday = NaiveDate::from_ymd_opt(2024, 3, 31).unwrap();
     let cal = Calendar::new(
         [SpecialDay {
@@ -717,7 +840,10 @@ fn g37_other_zones_with_daylight_saving() {
     );
     let start = Utc.with_ymd_and_hms(2024, 3, 30, 23, 30, 0).unwrap(); // 00:30 CET
     let d = due(&cal, start, wh(1));
-    assert_eq!(d.effective_start, Utc.with_ymd_and_hms(2024, 3, 31, 0, 0, 0).unwrap());
+    assert_eq!(
+        d.effective_start,
+        Utc.with_ymd_and_hms(2024, 3, 31, 0, 0, 0).unwrap()
+    );
     assert!(d.due_at > d.effective_start);
     let later = add_working_time(&cal, d.effective_start, TimeDelta::minutes(90));
     assert!(later > d.effective_start);
@@ -727,7 +853,10 @@ fn g37_other_zones_with_daylight_saving() {
 
 /// Local midnight, 01/01/2024, as a Unix timestamp; the range ends on 31/10/2026.
 fn range_secs() -> (i64, i64) {
-    (vn(2024, 1, 1, 0, 0).timestamp(), vn(2026, 10, 31, 0, 0).timestamp())
+    (
+        vn(2024, 1, 1, 0, 0).timestamp(),
+        vn(2026, 10, 31, 0, 0).timestamp(),
+    )
 }
 
 /// Times of day that sit on the edges of the rules.
@@ -786,7 +915,7 @@ fn local_date(t: DateTime<Utc>) -> NaiveDate {
 /// different times, so for that unit only the due *date* is monotone.
 fn not_earlier(unit: DurationUnit, a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
     match unit {
-        DurationUnit::CalendarDays => a <= b,
+        DurationUnit::CalendarDays => local_date(a) <= local_date(b),
         _ => a <= b,
     }
 }
@@ -966,4 +1095,29 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn g38_calendar_days_same_time_rule_is_monotone_by_date_only() {
+    // Design §5 moves a calendar_days due date that is not a working day to the *same
+    // time* on the next working day. Two starts can then meet on one day in reverse order:
+    // Mon 29/01/2024 16:00 + 10 → Thu 08/02 (Tết) → Thu 15/02 16:00, while the later
+    // Mon 05/02/2024 08:00 + 10 → Thu 15/02 08:00. Same date, earlier time.
+    let early = due(cal(), vn(2024, 1, 29, 16, 0), cd(10));
+    let later = due(cal(), vn(2024, 2, 5, 8, 0), cd(10));
+    assert_eq!(early.due_at, vn(2024, 2, 15, 16, 0));
+    assert_eq!(later.due_at, vn(2024, 2, 15, 8, 0));
+    // Likewise a holiday on the start day moves the start to the next morning: Mon 05/02
+    // 10:00 + 4 → Fri 09/02 (Tết) → Thu 15/02 10:00; with Mon 05/02 off, Tue 06/02 07:30
+    // + 4 → Sat 10/02 → Thu 15/02 07:30. The caller keeps the later one (api.md: due times
+    // are never made earlier by a calendar edit).
+    let start = vn(2024, 2, 5, 10, 0);
+    let more = cal().with_day(SpecialDay {
+        date: NaiveDate::from_ymd_opt(2024, 2, 5).unwrap(),
+        kind: DayKind::Holiday,
+        name: "test".into(),
+        source: String::new(),
+    });
+    assert_eq!(due(cal(), start, cd(4)).due_at, vn(2024, 2, 15, 10, 0));
+    assert_eq!(due(&more, start, cd(4)).due_at, vn(2024, 2, 15, 7, 30));
 }
