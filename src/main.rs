@@ -28,6 +28,13 @@ enum Command {
     Serve,
     /// Run pending migrations and exit.
     Migrate,
+    /// Load demo data: units, one user per role, sample procedures, dossiers in every state.
+    Demo,
+    /// Load or update data from a file.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
     /// Create a user; the password is read from standard input.
     CreateUser {
         #[arg(long)]
@@ -44,6 +51,12 @@ enum Command {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Procedures from a JSON file (an array, in the API's shape); new versions where changed.
+    Procedures { file: std::path::PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +85,21 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let pool = startup::open_pool(&settings)?;
             let ran = startup::migrate(&pool)?;
             println!("{ran} migration(s) applied");
+            Ok(())
+        }
+        Command::Demo => {
+            let state = startup::build_state(settings, Clock::System)?;
+            let mut conn = state.pool.get()?;
+            println!("{}", motcua::app::demo::load(&mut conn, &state)?);
+            Ok(())
+        }
+        Command::Import { what: ImportWhat::Procedures { file } } => {
+            let text = std::fs::read_to_string(&file)?;
+            let defs = motcua::app::demo::parse_procedures(&text)?;
+            let state = startup::build_state(settings, Clock::System)?;
+            let mut conn = state.pool.get()?;
+            let changed = motcua::app::demo::import_procedures(&mut conn, &state, "import", &defs)?;
+            println!("{} procedure(s) read, {changed} created or changed", defs.len());
             Ok(())
         }
         Command::CreateUser {

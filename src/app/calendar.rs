@@ -17,6 +17,8 @@ use crate::domain::calendar::{
 use crate::domain::deadline::{self, Duration, Explanation};
 use crate::error::{AppError, AppResult};
 
+use super::users::Principal;
+
 /// A special date as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CalendarDay {
@@ -270,7 +272,8 @@ fn log_change(
 /// Sets a special date (creates or replaces it), logging who changed what.
 pub fn put_day(
     conn: &mut DbConnection,
-    actor: &str,
+    cache: &CalendarCache,
+    principal: &Principal,
     date: NaiveDate,
     req: &PutCalendarDay,
     now: DateTime<Utc>,
@@ -289,6 +292,7 @@ pub fn put_day(
     };
     validate_special_day(&day)
         .map_err(|e| AppError::validation("calendar.invalid_day", e.to_string()))?;
+    let actor = principal.username.as_str();
     let new = row(&day, actor, now);
     db::write_tx(conn, |conn| {
         let old = store::find_day(conn, date)?;
@@ -296,7 +300,8 @@ pub fn put_day(
             Some(_) => store::update_day(conn, &new)?,
             None => store::insert_day(conn, &new)?,
         }
-        log_change(conn, date, actor, now, old.as_ref(), Some(&new))
+        log_change(conn, date, actor, now, old.as_ref(), Some(&new))?;
+        recompute(conn, cache, principal, now)
     })?;
     Ok(new.into())
 }
@@ -304,10 +309,12 @@ pub fn put_day(
 /// Removes a special date (it becomes an ordinary weekday or weekend day).
 pub fn delete_day(
     conn: &mut DbConnection,
-    actor: &str,
+    cache: &CalendarCache,
+    principal: &Principal,
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let actor = principal.username.as_str();
     db::write_tx(conn, |conn| {
         let old = store::find_day(conn, date)?.ok_or_else(|| {
             AppError::not_found(
@@ -316,8 +323,19 @@ pub fn delete_day(
             )
         })?;
         store::delete_day(conn, date)?;
-        log_change(conn, date, actor, now, Some(&old), None)
+        log_change(conn, date, actor, now, Some(&old), None)?;
+        recompute(conn, cache, principal, now)
     })
+}
+
+/// Open dossiers' due times follow the new calendar, in the same transaction as the change.
+fn recompute(conn: &mut DbConnection, cache: &CalendarCache, principal: &Principal, now: DateTime<Utc>) -> AppResult<()> {
+    let cal = cache.current(conn)?;
+    let changed = super::dossiers::recompute_due_times(conn, &cal, principal, now)?;
+    if changed > 0 {
+        tracing::info!(dossiers.changed = changed, "due times recomputed after a calendar change");
+    }
+    Ok(())
 }
 
 /// The due time of `duration` from `start`, explained day by day. Warns in the log when the

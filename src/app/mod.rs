@@ -1,6 +1,9 @@
 //! Use cases: one function per action, each one transaction. Handlers call these.
 
 pub mod calendar;
+pub mod demo;
+pub mod dossiers;
+pub mod procedures;
 pub mod units;
 pub mod users;
 

@@ -2,6 +2,8 @@
 //! embedded migrations and the write-transaction rule.
 
 pub mod calendar;
+pub mod dossiers;
+pub mod procedures;
 pub mod schema;
 pub mod units;
 pub mod users;

@@ -66,3 +66,124 @@ diesel::table! {
         revision -> BigInt,
     }
 }
+
+diesel::table! {
+    procedures (id) {
+        id -> Text,
+        code -> Text,
+        version -> Integer,
+        is_current -> Bool,
+        name -> Text,
+        field -> Text,
+        unit_code -> Text,
+        definition -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossiers (id) {
+        id -> Text,
+        code -> Text,
+        procedure_id -> Text,
+        procedure_code -> Text,
+        field -> Text,
+        unit_code -> Text,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        channel -> Text,
+        rule_regime -> Text,
+        applicant -> Text,
+        applicant_name -> Text,
+        applicant_id_number -> Nullable<Text>,
+        components -> Text,
+        note -> Text,
+        lookup_key_hash -> Text,
+        submitted_at -> Nullable<Timestamp>,
+        received_at -> Nullable<Timestamp>,
+        clock_started_at -> Nullable<Timestamp>,
+        paused_seconds -> BigInt,
+        paused_at -> Nullable<Timestamp>,
+        due_at -> Nullable<Timestamp>,
+        due_at_current -> Nullable<Timestamp>,
+        current_step -> Nullable<Integer>,
+        current_unit -> Nullable<Text>,
+        step_started_at -> Nullable<Timestamp>,
+        step_due_at -> Nullable<Timestamp>,
+        supplement_count -> Integer,
+        completion_asked -> Bool,
+        state_before_withdrawal -> Nullable<Text>,
+        supplement_wait_seconds -> BigInt,
+        apology -> Nullable<Text>,
+        late_apology -> Bool,
+        resolved_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+        timeliness -> Nullable<Text>,
+        result_reference -> Nullable<Text>,
+        electronic_result -> Bool,
+        paid_online -> Nullable<Bool>,
+        delivered_at -> Nullable<Timestamp>,
+        delivery_method -> Nullable<Text>,
+        satisfaction -> Nullable<Integer>,
+        version -> Integer,
+        last_event_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dossier_units (dossier_id, unit_code) {
+        dossier_id -> Text,
+        unit_code -> Text,
+    }
+}
+
+diesel::table! {
+    dossier_events (dossier_id, seq) {
+        dossier_id -> Text,
+        seq -> Integer,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor -> Text,
+        role -> Text,
+        unit_code -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+        note -> Text,
+        details -> Text,
+        step -> Nullable<Text>,
+        step_unit -> Nullable<Text>,
+        step_due_at -> Nullable<Timestamp>,
+        closed_step -> Nullable<Text>,
+        closed_step_due_at -> Nullable<Timestamp>,
+        step_timeliness -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dossier_sequences (agency_code, day) {
+        agency_code -> Text,
+        day -> Date,
+        last -> Integer,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(dossiers -> procedures (procedure_id));
+diesel::joinable!(dossier_events -> dossiers (dossier_id));
+diesel::joinable!(dossier_units -> dossiers (dossier_id));
+diesel::allow_tables_to_appear_in_same_query!(procedures, dossiers, dossier_events, dossier_units);

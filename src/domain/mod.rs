@@ -1,5 +1,8 @@
 //! Pure rules, no I/O: they take `now`, the calendar and the settings as values.
 
 pub mod calendar;
+pub mod code;
 pub mod deadline;
+pub mod procedure;
+pub mod state;
 pub mod timeliness;

@@ -56,8 +56,9 @@ pub async fn put_day(
 ) -> AppResult<HttpResponse> {
     let date = parse_date(&path)?;
     let now = state.clock.now();
+    let cache = state.calendar.clone();
     let day = state
-        .run(move |conn| calendar::put_day(conn, &principal.username, date, &body, now))
+        .run(move |conn| calendar::put_day(conn, &cache, &principal, date, &body, now))
         .await?;
     Ok(HttpResponse::Ok().json(day))
 }
@@ -73,8 +74,9 @@ pub async fn delete_day(
 ) -> AppResult<HttpResponse> {
     let date = parse_date(&path)?;
     let now = state.clock.now();
+    let cache = state.calendar.clone();
     state
-        .run(move |conn| calendar::delete_day(conn, &principal.username, date, now))
+        .run(move |conn| calendar::delete_day(conn, &cache, &principal, date, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

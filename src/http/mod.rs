@@ -4,10 +4,12 @@ mod access;
 mod admin;
 mod auth;
 mod calendar;
+mod dossiers;
 mod json;
 pub mod openapi;
 mod ops;
 mod problem;
+mod procedures;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
@@ -18,7 +20,6 @@ use crate::auth::Role;
 
 pub use access::{Access, RouteSpec};
 
-#[allow(dead_code)] // used by the dossier routes
 const STAFF: &[Role] = &[
     Role::Admin,
     Role::Clerk,
@@ -27,6 +28,10 @@ const STAFF: &[Role] = &[
     Role::Viewer,
 ];
 const ADMIN: &[Role] = &[Role::Admin];
+/// Who creates dossiers: counter clerks, the online portal, admins (back-entry).
+const INTAKE: &[Role] = &[Role::Admin, Role::Clerk, Role::Portal];
+/// Who performs actions; each action's own roles (design §4) are checked by the use case.
+const ACTORS: &[Role] = &[Role::Admin, Role::Clerk, Role::Officer, Role::Leader];
 
 /// Declares every API route once: method, path, who may call it, handler. The access column is
 /// enforced by `access::authorize` before any handler runs, listed in the OpenAPI document and
@@ -63,6 +68,17 @@ route_table! {
     delete "/api/v1/calendar/days/{date}"    => calendar::delete_day,  Access::Roles(ADMIN);
     get    "/api/v1/calendar/changes"        => calendar::list_changes, Access::Roles(ADMIN);
     get    "/api/v1/calendar/due"            => calendar::due,         Access::AnyUser;
+
+    get    "/api/v1/procedures"              => procedures::list_procedures,  Access::Public;
+    get    "/api/v1/procedures/{code}"       => procedures::get_procedure,    Access::Public;
+    post   "/api/v1/procedures"              => procedures::create_procedure, Access::Roles(ADMIN);
+    put    "/api/v1/procedures/{code}"       => procedures::update_procedure, Access::Roles(ADMIN);
+
+    post   "/api/v1/dossiers"                => dossiers::create_dossier,  Access::Roles(INTAKE);
+    get    "/api/v1/dossiers"                => dossiers::list_dossiers,   Access::Roles(STAFF);
+    get    "/api/v1/dossiers/{code}"         => dossiers::get_dossier,     Access::Roles(STAFF);
+    post   "/api/v1/dossiers/{code}/actions/{action}" => dossiers::perform_action, Access::Roles(ACTORS);
+    get    "/api/v1/dossiers/{code}/history" => dossiers::dossier_history, Access::Roles(STAFF);
 }
 
 /// Builds the application for one worker.

@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem, SecurityRequirement};
 
-use super::{Access, ROUTES, admin, auth, calendar, ops};
+use super::{Access, ROUTES, admin, auth, calendar, dossiers, ops, procedures};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +33,15 @@ use super::{Access, ROUTES, admin, auth, calendar, ops};
         calendar::delete_day,
         calendar::list_changes,
         calendar::due,
+        procedures::list_procedures,
+        procedures::get_procedure,
+        procedures::create_procedure,
+        procedures::update_procedure,
+        dossiers::create_dossier,
+        dossiers::list_dossiers,
+        dossiers::get_dossier,
+        dossiers::perform_action,
+        dossiers::dossier_history,
     ),
     components(schemas(crate::error::Problem))
 )]

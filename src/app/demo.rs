@@ -1,0 +1,164 @@
+//! `motcua demo`: units, one user per role, the sample procedures of an industrial-zone
+//! management board, and dossiers in every state — through the same use cases as the API.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::app::dossiers::{self, ActionRequest, CreateDossierRequest, Ctx};
+use crate::app::units::{self, Unit};
+use crate::app::users::{self, CreateUserRequest, Principal};
+use crate::app::{AppState, procedures};
+use crate::auth::Role;
+use crate::db::DbConnection;
+use crate::domain::procedure::ProcedureDefinition;
+use crate::error::{AppError, AppResult};
+
+pub const UNITS_JSON: &str = include_str!("../../config/demo/units.json");
+pub const PROCEDURES_JSON: &str = include_str!("../../config/demo/procedures.json");
+
+/// The demo accounts (documented in the README): username, role, unit, password.
+pub const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
+    ("admin", Role::Admin, None, "motcua-admin"),
+    ("clerk", Role::Clerk, Some("BPMC"), "motcua-clerk"),
+    ("officer", Role::Officer, Some("P.DT"), "motcua-officer"),
+    ("leader", Role::Leader, Some("P.DT"), "motcua-leader"),
+    ("viewer", Role::Viewer, None, "motcua-viewer"),
+    ("portal", Role::Portal, None, "motcua-portal"),
+];
+
+pub fn parse_procedures(text: &str) -> AppResult<Vec<ProcedureDefinition>> {
+    serde_json::from_str(text).map_err(|e| AppError::validation("procedure.bad_file", format!("procedures file: {e}")))
+}
+
+/// Loads or updates procedures; answers how many were created or changed.
+pub fn import_procedures(conn: &mut DbConnection, state: &AppState, actor: &str, defs: &[ProcedureDefinition]) -> AppResult<usize> {
+    let day = state.calendar.settings().day_length();
+    let now = state.clock.now();
+    let mut changed = 0;
+    for def in defs {
+        if procedures::upsert(conn, actor, def, day, now)
+            .map_err(|e| AppError::validation("procedure.invalid", format!("{}: {e}", def.code)))?
+            .is_some()
+        {
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+fn principal_of(conn: &mut DbConnection, username: &str) -> AppResult<Principal> {
+    let u = users::get_user(conn, username)?;
+    Ok(Principal { user_id: u.id, username: u.username, role: u.role, unit_code: u.unit_code })
+}
+
+/// Loads the demo data; safe to run twice (existing units, users and procedures are kept).
+pub fn load(conn: &mut DbConnection, state: &AppState) -> AppResult<String> {
+    let now: DateTime<Utc> = state.clock.now();
+    let unit_list: Vec<Unit> = serde_json::from_str(UNITS_JSON).map_err(AppError::internal)?;
+    for u in &unit_list {
+        match units::create_unit(conn, u, now) {
+            Ok(_) => {}
+            Err(e) if e.code() == "unit.exists" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for (username, role, unit, password) in DEMO_USERS {
+        let req = CreateUserRequest {
+            username: (*username).into(),
+            password: (*password).into(),
+            full_name: format!("Tài khoản mẫu ({role})"),
+            email: Some(format!("{username}@bqlkcn.example.gov.vn")),
+            role: *role,
+            unit_code: unit.map(str::to_owned),
+            active: true,
+        };
+        match users::create_user(conn, &req, now) {
+            Ok(_) => {}
+            Err(e) if e.code() == "user.exists" => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let defs = parse_procedures(PROCEDURES_JSON)?;
+    let changed = import_procedures(conn, state, "admin", &defs)?;
+    let made = dossiers_in_every_state(conn, state, &defs)?;
+    Ok(format!(
+        "demo: {} units, {} users, {} procedures ({} new or changed), {} dossiers",
+        unit_list.len(),
+        DEMO_USERS.len(),
+        defs.len(),
+        changed,
+        made
+    ))
+}
+
+fn dossiers_in_every_state(conn: &mut DbConnection, state: &AppState, defs: &[ProcedureDefinition]) -> AppResult<usize> {
+    let clerk = principal_of(conn, "clerk")?;
+    let admin = principal_of(conn, "admin")?;
+    let portal = principal_of(conn, "portal")?;
+    let cal = state.calendar.current(conn)?;
+    let now = state.clock.now();
+    let agency = state.settings.agency.code.clone();
+    // Each plan: who files, then the actions (all by the admin, who may act for any unit).
+    let plans: &[(&str, &[&str])] = &[
+        ("portal", &[]),
+        ("portal", &["refuse"]),
+        ("clerk", &[]),
+        ("clerk", &["transfer"]),
+        ("clerk", &["transfer", "forward"]),
+        ("clerk", &["transfer", "request_supplement"]),
+        ("clerk", &["transfer", "request_payment"]),
+        ("clerk", &["transfer", "request_withdrawal"]),
+        ("clerk", &["transfer", "request_withdrawal", "stop"]),
+        ("clerk", &["transfer", "forward", "apologize"]),
+        ("clerk", &["transfer", "reject"]),
+        ("clerk", &["transfer", "approve"]),
+        ("clerk", &["transfer", "approve", "deliver"]),
+    ];
+    let mut made = 0;
+    for (i, (filer, actions)) in plans.iter().enumerate() {
+        let def = &defs[i % defs.len()];
+        let online = *filer == "portal";
+        let who = if online { &portal } else { &clerk };
+        let components = def
+            .checklist
+            .iter()
+            .filter(|c| c.required)
+            .map(|c| dossiers::ComponentInput { item_code: c.code.clone(), kind: dossiers::ComponentKind::Original, count: 1, pages: Some(3) })
+            .collect();
+        let req = CreateDossierRequest {
+            procedure_code: def.code.clone(),
+            channel: if online { dossiers::Channel::Online } else { dossiers::Channel::Direct },
+            applicant: dossiers::Applicant {
+                kind: "organisation".into(),
+                name: format!("Công ty TNHH Mẫu Số {}", i + 1),
+                id_number: Some(format!("01089{:05}", i + 1)),
+                phone: Some("0900000000".into()),
+                email: Some(format!("doanhnghiep{}@example.com", i + 1)),
+                address: Some("KCN Mẫu, tỉnh Mẫu".into()),
+            },
+            components,
+            note: "Dữ liệu mẫu".into(),
+            received_at: None,
+        };
+        let ctx = Ctx { cal: &cal, agency_code: &agency, principal: who, now };
+        let (_, created) = dossiers::create(conn, &ctx, &req, None, rand::random())?;
+        let code = created["code"].as_str().unwrap_or_default().to_owned();
+        let admin_ctx = Ctx { cal: &cal, agency_code: &agency, principal: &admin, now };
+        for action in *actions {
+            let body: ActionRequest = serde_json::from_value(match *action {
+                "refuse" | "reject" | "stop" => json!({"reasons": ["Hồ sơ không đủ điều kiện (dữ liệu mẫu)"]}),
+                "request_supplement" => json!({"reasons": ["Bổ sung bản vẽ"], "items": [def.checklist[0].code]}),
+                "request_payment" => json!({"amount_vnd": 500000}),
+                "apologize" => json!({"reasons": ["Cần thêm thời gian thẩm định"],
+                    "new_due_at": (now + chrono::Duration::days(60)).to_rfc3339()}),
+                "approve" => json!({"result_reference": format!("{}/GCN-BQL", i + 1)}),
+                "deliver" => json!({"method": "counter", "satisfaction": 5}),
+                _ => json!({}),
+            })
+            .map_err(AppError::internal)?;
+            dossiers::act(conn, &admin_ctx, &code, action, &body, None)?;
+        }
+        made += 1;
+    }
+    Ok(made)
+}

@@ -1,0 +1,73 @@
+//! Procedure versions.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::procedures;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = procedures)]
+pub struct ProcedureRow {
+    pub id: String,
+    pub code: String,
+    pub version: i32,
+    pub is_current: bool,
+    pub name: String,
+    pub field: String,
+    pub unit_code: String,
+    pub definition: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find_current(conn: &mut DbConnection, code: &str) -> QueryResult<Option<ProcedureRow>> {
+    procedures::table
+        .filter(procedures::code.eq(code))
+        .filter(procedures::is_current.eq(true))
+        .select(ProcedureRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ProcedureRow>> {
+    procedures::table
+        .find(id)
+        .select(ProcedureRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list_current(
+    conn: &mut DbConnection,
+    field: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ProcedureRow>, i64)> {
+    let filtered = || {
+        let mut q = procedures::table.filter(procedures::is_current.eq(true)).into_boxed();
+        if let Some(f) = field {
+            q = q.filter(procedures::field.eq(f.to_owned()));
+        }
+        q
+    };
+    let rows = filtered()
+        .order((procedures::field, procedures::code))
+        .offset(offset)
+        .limit(limit)
+        .select(ProcedureRow::as_select())
+        .load(conn)?;
+    let total = filtered().count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ProcedureRow) -> QueryResult<()> {
+    diesel::insert_into(procedures::table).values(row).execute(conn).map(|_| ())
+}
+
+pub fn retire(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(procedures::table.find(id))
+        .set(procedures::is_current.eq(false))
+        .execute(conn)
+        .map(|_| ())
+}

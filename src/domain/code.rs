@@ -1,0 +1,45 @@
+//! Dossier codes (design §6) and lookup keys.
+
+use chrono::NaiveDate;
+
+/// `{agency}-{YYMMDD}-{NNNN}`: local receipt date and the agency's daily sequence from 0001.
+pub fn dossier_code(agency_code: &str, local_date: NaiveDate, sequence: i32) -> String {
+    format!("{agency_code}-{}-{sequence:04}", local_date.format("%y%m%d"))
+}
+
+/// No 0/O, 1/I/L: a key read aloud or copied from paper is not mistaken.
+pub const LOOKUP_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+pub const LOOKUP_KEY_LEN: usize = 6;
+
+/// A lookup key from random bytes (the caller supplies the randomness: no I/O here).
+pub fn lookup_key(random: [u8; LOOKUP_KEY_LEN]) -> String {
+    random
+        .iter()
+        .map(|b| LOOKUP_ALPHABET[usize::from(*b) % LOOKUP_ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Normalises what an applicant typed: case and surrounding spaces do not matter.
+pub fn normalise_lookup_key(key: &str) -> String {
+    key.trim().to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_has_the_official_shape() {
+        let d = NaiveDate::from_ymd_opt(2025, 3, 3).unwrap();
+        assert_eq!(dossier_code("000.00.00.H27", d, 7), "000.00.00.H27-250303-0007");
+        assert_eq!(dossier_code("X", d, 12345), "X-250303-12345");
+    }
+
+    #[test]
+    fn keys_use_the_unambiguous_alphabet() {
+        let k = lookup_key([0, 1, 30, 31, 255, 100]);
+        assert_eq!(k.len(), 6);
+        assert!(k.bytes().all(|b| LOOKUP_ALPHABET.contains(&b)));
+        assert_eq!(normalise_lookup_key(" ab3 "), "AB3");
+    }
+}

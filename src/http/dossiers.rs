@@ -1,0 +1,154 @@
+//! Dossiers: receipt and online filing, actions, the dossier view, history and queues.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::json::Json;
+use crate::app::AppState;
+use crate::app::dossiers::{self, ActionRequest, Ctx, CreateDossierRequest, CreatedDossier, Dossier, HistoryRow, ListQuery};
+use crate::app::users::Principal;
+use crate::error::{AppError, AppResult, Problem};
+
+fn etag(version: i32) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// Receive a dossier at the counter (clerk → `received`), file one online (portal →
+/// `submitted`), or back-enter a paper one (admin, with `received_at`). Honours `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers", request_body = CreateDossierRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key answers the first response and creates nothing")),
+    responses((status = 201, body = CreatedDossier), (status = 422, body = Problem, description = "validation, or `missing_items`")))]
+pub async fn create_dossier(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    body: Json<CreateDossierRequest>,
+) -> AppResult<HttpResponse> {
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .map(|v| v.to_str().map(str::to_owned))
+        .transpose()
+        .map_err(|_| AppError::bad_request("request.bad_header", "Idempotency-Key must be text."))?;
+    if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
+        return Err(AppError::bad_request("request.bad_header", "Idempotency-Key must be 1–200 characters."));
+    }
+    let now = state.clock.now();
+    let agency = state.settings.agency.code.clone();
+    let cache = state.calendar.clone();
+    let random: [u8; 6] = rand::random();
+    let (status, value) = state
+        .run(move |conn| {
+            let cal = cache.current(conn)?;
+            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            dossiers::create(conn, &ctx, &body, key.as_deref(), random)
+        })
+        .await?;
+    let code = value["code"].as_str().unwrap_or_default().to_owned();
+    let version = value["version"].as_i64().unwrap_or(1);
+    Ok(HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED))
+        .insert_header((header::LOCATION, format!("/api/v1/dossiers/{code}")))
+        .insert_header((header::ETAG, format!("\"{version}\"")))
+        .json(value))
+}
+
+/// Dossiers visible to the caller, newest first, with queue filters.
+#[utoipa::path(get, path = "/api/v1/dossiers", tag = "dossiers", params(ListQuery),
+    responses((status = 200, description = "`{items: [Dossier], total, page, per_page}`")))]
+pub async fn list_dossiers(
+    state: web::Data<AppState>,
+    principal: Principal,
+    q: web::Query<ListQuery>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let cache = state.calendar.clone();
+    let agency = state.settings.agency.code.clone();
+    let page = state
+        .run(move |conn| {
+            let cal = cache.current(conn)?;
+            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            dossiers::list(conn, &ctx, &q)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One dossier, with its `ETag` (the version to send back in `If-Match`).
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}", tag = "dossiers", params(("code" = String, Path)),
+    responses((status = 200, body = Dossier), (status = 404, body = Problem)))]
+pub async fn get_dossier(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let cache = state.calendar.clone();
+    let agency = state.settings.agency.code.clone();
+    let dossier = state
+        .run(move |conn| {
+            let cal = cache.current(conn)?;
+            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            dossiers::get(conn, &ctx, &path)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().insert_header(etag(dossier.version)).json(dossier))
+}
+
+/// Perform an action of the lifecycle (design §4). `If-Match` with the ETag guards against
+/// concurrent changes (412 when stale); a state that does not allow the action answers 409
+/// with `allowed_actions`.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/actions/{action}", tag = "dossiers",
+    params(("code" = String, Path), ("action" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = ActionRequest,
+    responses((status = 200, body = Dossier), (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn perform_action(
+    state: web::Data<AppState>,
+    principal: Principal,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: Json<ActionRequest>,
+) -> AppResult<HttpResponse> {
+    let if_match = match req.headers().get(header::IF_MATCH) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(dossiers::parse_if_match)
+                .ok_or_else(|| AppError::bad_request("request.bad_header", "If-Match must be the dossier's ETag."))?,
+        ),
+    };
+    let (code, action) = path.into_inner();
+    let now = state.clock.now();
+    let cache = state.calendar.clone();
+    let agency = state.settings.agency.code.clone();
+    let dossier = state
+        .run(move |conn| {
+            let cal = cache.current(conn)?;
+            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            dossiers::act(conn, &ctx, &code, &action, &body, if_match)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().insert_header(etag(dossier.version)).json(dossier))
+}
+
+/// The processing-control slip: one row per action, with step due times and timeliness.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/history", tag = "dossiers", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<HistoryRow>), (status = 404, body = Problem)))]
+pub async fn dossier_history(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let now = state.clock.now();
+    let cache = state.calendar.clone();
+    let agency = state.settings.agency.code.clone();
+    let rows = state
+        .run(move |conn| {
+            let cal = cache.current(conn)?;
+            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            dossiers::history(conn, &ctx, &path)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
