@@ -93,13 +93,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("{}", motcua::app::demo::load(&mut conn, &state)?);
             Ok(())
         }
-        Command::Import { what: ImportWhat::Procedures { file } } => {
+        Command::Import {
+            what: ImportWhat::Procedures { file },
+        } => {
             let text = std::fs::read_to_string(&file)?;
             let defs = motcua::app::demo::parse_procedures(&text)?;
             let state = startup::build_state(settings, Clock::System)?;
             let mut conn = state.pool.get()?;
             let changed = motcua::app::demo::import_procedures(&mut conn, &state, "import", &defs)?;
-            println!("{} procedure(s) read, {changed} created or changed", defs.len());
+            println!(
+                "{} procedure(s) read, {changed} created or changed",
+                defs.len()
+            );
             Ok(())
         }
         Command::CreateUser {

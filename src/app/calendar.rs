@@ -329,11 +329,19 @@ pub fn delete_day(
 }
 
 /// Open dossiers' due times follow the new calendar, in the same transaction as the change.
-fn recompute(conn: &mut DbConnection, cache: &CalendarCache, principal: &Principal, now: DateTime<Utc>) -> AppResult<()> {
+fn recompute(
+    conn: &mut DbConnection,
+    cache: &CalendarCache,
+    principal: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let cal = cache.current(conn)?;
     let changed = super::dossiers::recompute_due_times(conn, &cal, principal, now)?;
     if changed > 0 {
-        tracing::info!(dossiers.changed = changed, "due times recomputed after a calendar change");
+        tracing::info!(
+            dossiers.changed = changed,
+            "due times recomputed after a calendar change"
+        );
     }
     Ok(())
 }

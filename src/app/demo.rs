@@ -27,11 +27,17 @@ pub const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
 ];
 
 pub fn parse_procedures(text: &str) -> AppResult<Vec<ProcedureDefinition>> {
-    serde_json::from_str(text).map_err(|e| AppError::validation("procedure.bad_file", format!("procedures file: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| AppError::validation("procedure.bad_file", format!("procedures file: {e}")))
 }
 
 /// Loads or updates procedures; answers how many were created or changed.
-pub fn import_procedures(conn: &mut DbConnection, state: &AppState, actor: &str, defs: &[ProcedureDefinition]) -> AppResult<usize> {
+pub fn import_procedures(
+    conn: &mut DbConnection,
+    state: &AppState,
+    actor: &str,
+    defs: &[ProcedureDefinition],
+) -> AppResult<usize> {
     let day = state.calendar.settings().day_length();
     let now = state.clock.now();
     let mut changed = 0;
@@ -48,7 +54,12 @@ pub fn import_procedures(conn: &mut DbConnection, state: &AppState, actor: &str,
 
 fn principal_of(conn: &mut DbConnection, username: &str) -> AppResult<Principal> {
     let u = users::get_user(conn, username)?;
-    Ok(Principal { user_id: u.id, username: u.username, role: u.role, unit_code: u.unit_code })
+    Ok(Principal {
+        user_id: u.id,
+        username: u.username,
+        role: u.role,
+        unit_code: u.unit_code,
+    })
 }
 
 /// Loads the demo data; safe to run twice (existing units, users and procedures are kept).
@@ -91,7 +102,11 @@ pub fn load(conn: &mut DbConnection, state: &AppState) -> AppResult<String> {
     ))
 }
 
-fn dossiers_in_every_state(conn: &mut DbConnection, state: &AppState, defs: &[ProcedureDefinition]) -> AppResult<usize> {
+fn dossiers_in_every_state(
+    conn: &mut DbConnection,
+    state: &AppState,
+    defs: &[ProcedureDefinition],
+) -> AppResult<usize> {
     let clerk = principal_of(conn, "clerk")?;
     let admin = principal_of(conn, "admin")?;
     let portal = principal_of(conn, "portal")?;
@@ -123,11 +138,20 @@ fn dossiers_in_every_state(conn: &mut DbConnection, state: &AppState, defs: &[Pr
             .checklist
             .iter()
             .filter(|c| c.required)
-            .map(|c| dossiers::ComponentInput { item_code: c.code.clone(), kind: dossiers::ComponentKind::Original, count: 1, pages: Some(3) })
+            .map(|c| dossiers::ComponentInput {
+                item_code: c.code.clone(),
+                kind: dossiers::ComponentKind::Original,
+                count: 1,
+                pages: Some(3),
+            })
             .collect();
         let req = CreateDossierRequest {
             procedure_code: def.code.clone(),
-            channel: if online { dossiers::Channel::Online } else { dossiers::Channel::Direct },
+            channel: if online {
+                dossiers::Channel::Online
+            } else {
+                dossiers::Channel::Direct
+            },
             applicant: dossiers::Applicant {
                 kind: "organisation".into(),
                 name: format!("Công ty TNHH Mẫu Số {}", i + 1),
@@ -140,14 +164,28 @@ fn dossiers_in_every_state(conn: &mut DbConnection, state: &AppState, defs: &[Pr
             note: "Dữ liệu mẫu".into(),
             received_at: None,
         };
-        let ctx = Ctx { cal: &cal, agency_code: &agency, principal: who, now };
+        let ctx = Ctx {
+            cal: &cal,
+            agency_code: &agency,
+            principal: who,
+            now,
+        };
         let (_, created) = dossiers::create(conn, &ctx, &req, None, rand::random())?;
         let code = created["code"].as_str().unwrap_or_default().to_owned();
-        let admin_ctx = Ctx { cal: &cal, agency_code: &agency, principal: &admin, now };
+        let admin_ctx = Ctx {
+            cal: &cal,
+            agency_code: &agency,
+            principal: &admin,
+            now,
+        };
         for action in *actions {
             let body: ActionRequest = serde_json::from_value(match *action {
-                "refuse" | "reject" | "stop" => json!({"reasons": ["Hồ sơ không đủ điều kiện (dữ liệu mẫu)"]}),
-                "request_supplement" => json!({"reasons": ["Bổ sung bản vẽ"], "items": [def.checklist[0].code]}),
+                "refuse" | "reject" | "stop" => {
+                    json!({"reasons": ["Hồ sơ không đủ điều kiện (dữ liệu mẫu)"]})
+                }
+                "request_supplement" => {
+                    json!({"reasons": ["Bổ sung bản vẽ"], "items": [def.checklist[0].code]})
+                }
                 "request_payment" => json!({"amount_vnd": 500000}),
                 "apologize" => json!({"reasons": ["Cần thêm thời gian thẩm định"],
                     "new_due_at": (now + chrono::Duration::days(60)).to_rfc3339()}),

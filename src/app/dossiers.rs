@@ -139,7 +139,10 @@ impl Reasons {
             Reasons::One(s) => vec![s.clone()],
             Reasons::Many(v) => v.clone(),
         };
-        all.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()
+        all.into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 }
 
@@ -287,7 +290,8 @@ fn local(tz: Tz, t: Option<chrono::NaiveDateTime>) -> Option<DateTime<FixedOffse
 }
 
 fn parse_state(s: &str) -> AppResult<State> {
-    s.parse().map_err(|e| AppError::internal(format!("stored state: {e}")))
+    s.parse()
+        .map_err(|e| AppError::internal(format!("stored state: {e}")))
 }
 
 fn load_procedure(conn: &mut DbConnection, id: &str) -> AppResult<Procedure> {
@@ -301,11 +305,19 @@ fn can_see(conn: &mut DbConnection, p: &Principal, row: &DossierRow) -> AppResul
     if !p.role.needs_unit() {
         return Ok(true);
     }
-    let Some(unit) = &p.unit_code else { return Ok(false) };
+    let Some(unit) = &p.unit_code else {
+        return Ok(false);
+    };
     Ok(row.current_unit.as_deref() == Some(unit) || store::passed_through(conn, &row.id, unit)?)
 }
 
-fn view(cal: &Calendar, row: &DossierRow, procedure: &Procedure, viewer: Role, now: DateTime<Utc>) -> AppResult<Dossier> {
+fn view(
+    cal: &Calendar,
+    row: &DossierRow,
+    procedure: &Procedure,
+    viewer: Role,
+    now: DateTime<Utc>,
+) -> AppResult<Dossier> {
     let tz = cal.settings().timezone();
     let state = parse_state(&row.state)?;
     let def = &procedure.definition;
@@ -349,7 +361,10 @@ fn view(cal: &Calendar, row: &DossierRow, procedure: &Procedure, viewer: Role, n
         due_soon: running && due.is_some_and(|d| timeliness::is_due_soon(cal, now, d)),
         timeliness: row.timeliness.clone(),
         supplement_count: row.supplement_count,
-        apology: row.apology.as_deref().and_then(|a| serde_json::from_str(a).ok()),
+        apology: row
+            .apology
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok()),
         result_reference: row.result_reference.clone(),
         delivery_method: row.delivery_method.clone(),
         satisfaction: row.satisfaction,
@@ -368,7 +383,8 @@ fn rule_regime(local_date: chrono::NaiveDate) -> &'static str {
 }
 
 fn hash_lookup_key(dossier_code: &str, key: &str) -> String {
-    let digest = Sha256::digest(format!("{dossier_code}:{}", code::normalise_lookup_key(key)).as_bytes());
+    let digest =
+        Sha256::digest(format!("{dossier_code}:{}", code::normalise_lookup_key(key)).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -386,7 +402,10 @@ fn due_from(cal: &Calendar, start: DateTime<Utc>, d: Duration) -> deadline::Due 
     let tz = cal.settings().timezone();
     let year = chrono::Datelike::year(&due.due_at.with_timezone(&tz));
     if !cal.has_year(year) {
-        tracing::warn!(calendar.year = year, "due time falls in a year without calendar data");
+        tracing::warn!(
+            calendar.year = year,
+            "due time falls in a year without calendar data"
+        );
     }
     due
 }
@@ -399,7 +418,10 @@ fn check_components(
     let mut out = Vec::new();
     for (i, c) in inputs.iter().enumerate() {
         match def.item(&c.item_code) {
-            None => errors.add(&format!("components[{i}].item_code"), format!("{:?} is not in the procedure's checklist", c.item_code)),
+            None => errors.add(
+                &format!("components[{i}].item_code"),
+                format!("{:?} is not in the procedure's checklist", c.item_code),
+            ),
             Some(_) if out.iter().any(|x: &Component| x.item_code == c.item_code) => {
                 errors.add(&format!("components[{i}].item_code"), "is listed twice")
             }
@@ -427,7 +449,10 @@ const IDEMPOTENCY_RACE: &str = "idempotency.race";
 
 fn request_hash(req: &CreateDossierRequest) -> String {
     let bytes = serde_json::to_vec(req).unwrap_or_default();
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `POST /dossiers`: a clerk's counter receipt (→ received) or a portal's online filing
@@ -443,7 +468,11 @@ pub fn create(
     let action = match p.role {
         Role::Portal => Action::Submit,
         Role::Clerk | Role::Admin => Action::Receive,
-        _ => return Err(AppError::forbidden("Only clerks, portals and admins create dossiers.")),
+        _ => {
+            return Err(AppError::forbidden(
+                "Only clerks, portals and admins create dossiers.",
+            ));
+        }
     };
     let mut errors = FieldErrors::default();
     errors.check(
@@ -451,16 +480,26 @@ pub fn create(
         "applicant.kind",
         "must be citizen or organisation",
     );
-    errors.check(!req.applicant.name.trim().is_empty(), "applicant.name", "must not be empty");
+    errors.check(
+        !req.applicant.name.trim().is_empty(),
+        "applicant.name",
+        "must not be empty",
+    );
     if let Some(e) = &req.applicant.email {
         errors.check(valid_email(e), "applicant.email", "is not an email address");
     }
     if action == Action::Submit {
-        errors.check(req.channel == Channel::Online, "channel", "online filing must use channel online");
+        errors.check(
+            req.channel == Channel::Online,
+            "channel",
+            "online filing must use channel online",
+        );
     }
     let at = match req.received_at {
         Some(_) if p.role != Role::Admin => {
-            return Err(AppError::forbidden("Only admins may set received_at (back-entry)."));
+            return Err(AppError::forbidden(
+                "Only admins may set received_at (back-entry).",
+            ));
         }
         Some(t) if t.to_utc() > ctx.now => {
             errors.add("received_at", "must not be in the future");
@@ -486,7 +525,10 @@ pub fn create(
         let procedure = match procedure_store::find_current(conn, &req.procedure_code)? {
             Some(row) => Some(Procedure::from_row(row)?),
             None => {
-                errors.add("procedure_code", format!("unknown procedure {:?}", req.procedure_code));
+                errors.add(
+                    "procedure_code",
+                    format!("unknown procedure {:?}", req.procedure_code),
+                );
                 None
             }
         };
@@ -501,7 +543,10 @@ pub fn create(
         if action == Action::Receive && !missing.is_empty() {
             return Err(AppError::validation(
                 "dossier.missing_items",
-                format!("Required checklist items are missing: {}.", missing.join(", ")),
+                format!(
+                    "Required checklist items are missing: {}.",
+                    missing.join(", ")
+                ),
             )
             .with_extra("missing_items", json!(missing)));
         }
@@ -513,7 +558,11 @@ pub fn create(
         let lookup_key = code::lookup_key(random);
         let (state, received_at, due) = match action {
             Action::Receive => {
-                let due = due_from(ctx.cal, at, def.duration_for(req.channel == Channel::Online));
+                let due = due_from(
+                    ctx.cal,
+                    at,
+                    def.duration_for(req.channel == Channel::Online),
+                );
                 (State::Received, Some(at), Some(due))
             }
             _ => (State::Submitted, None, None),
@@ -645,21 +694,35 @@ struct Effects {
 fn required_reasons(req: &ActionRequest) -> AppResult<Vec<String>> {
     let reasons = req.reasons.as_ref().map(Reasons::list).unwrap_or_default();
     if reasons.is_empty() {
-        return Err(AppError::invalid_field("reasons", "are required for this action"));
+        return Err(AppError::invalid_field(
+            "reasons",
+            "are required for this action",
+        ));
     }
     Ok(reasons)
 }
 
 fn required<T: Clone>(v: &Option<T>, field: &str) -> AppResult<T> {
-    v.clone().ok_or_else(|| AppError::invalid_field(field, "is required for this action"))
+    v.clone()
+        .ok_or_else(|| AppError::invalid_field(field, "is required for this action"))
 }
 
-fn shift(t: Option<chrono::NaiveDateTime>, cal: &Calendar, by: TimeDelta) -> Option<chrono::NaiveDateTime> {
+fn shift(
+    t: Option<chrono::NaiveDateTime>,
+    cal: &Calendar,
+    by: TimeDelta,
+) -> Option<chrono::NaiveDateTime> {
     t.map(|t| to_db_time(deadline::add_working_time(cal, from_db_time(t), by)))
 }
 
 /// Opens step `index`: its unit, start and due time.
-fn open_step(row: &mut DossierRow, def: &ProcedureDefinition, index: usize, cal: &Calendar, t: DateTime<Utc>) -> AppResult<(String, String, DateTime<Utc>)> {
+fn open_step(
+    row: &mut DossierRow,
+    def: &ProcedureDefinition,
+    index: usize,
+    cal: &Calendar,
+    t: DateTime<Utc>,
+) -> AppResult<(String, String, DateTime<Utc>)> {
     let step = def
         .steps
         .get(index)
@@ -673,7 +736,12 @@ fn open_step(row: &mut DossierRow, def: &ProcedureDefinition, index: usize, cal:
 }
 
 /// Closes the current step, judging its timeliness at `t`.
-fn close_step(row: &DossierRow, def: &ProcedureDefinition, tz: Tz, t: DateTime<Utc>) -> Option<(String, Option<DateTime<Utc>>, Timeliness)> {
+fn close_step(
+    row: &DossierRow,
+    def: &ProcedureDefinition,
+    tz: Tz,
+    t: DateTime<Utc>,
+) -> Option<(String, Option<DateTime<Utc>>, Timeliness)> {
     let step = def.steps.get(usize::try_from(row.current_step?).ok()?)?;
     let due = row.step_due_at.map(from_db_time);
     let judged = due.map_or(Timeliness::OnTime, |d| timeliness::timeliness(tz, t, d));
@@ -682,7 +750,9 @@ fn close_step(row: &DossierRow, def: &ProcedureDefinition, tz: Tz, t: DateTime<U
 
 /// Resumes a stopped clock at `t`: every due time moves later by the working time waited.
 fn resume_clock(row: &mut DossierRow, cal: &Calendar, t: DateTime<Utc>) -> TimeDelta {
-    let Some(paused) = row.paused_at.take() else { return TimeDelta::zero() };
+    let Some(paused) = row.paused_at.take() else {
+        return TimeDelta::zero();
+    };
     let waited = deadline::working_time_between(cal, from_db_time(paused), t);
     row.paused_seconds += waited.num_seconds();
     row.due_at = shift(row.due_at, cal, waited);
@@ -702,11 +772,18 @@ fn apply(
 ) -> AppResult<Effects> {
     let cal = ctx.cal;
     let tz = ctx.tz();
-    let mut fx = Effects { details: json!({}), step: None, closed: None };
+    let mut fx = Effects {
+        details: json!({}),
+        step: None,
+        closed: None,
+    };
     match action {
         Action::AskCompletion => {
             if row.completion_asked {
-                return Err(AppError::conflict("dossier.completion_already_asked", "Completion was already asked once."));
+                return Err(AppError::conflict(
+                    "dossier.completion_already_asked",
+                    "Completion was already asked once.",
+                ));
             }
             row.completion_asked = true;
             fx.details = json!({"reasons": required_reasons(req)?});
@@ -728,9 +805,16 @@ fn apply(
         Action::Forward => {
             let current = usize::try_from(row.current_step.unwrap_or(0)).unwrap_or(0);
             let next = match &req.to_step {
-                Some(code) => def.steps.iter().position(|s| &s.code == code).ok_or_else(|| {
-                    AppError::invalid_field("to_step", format!("{code:?} is not a step of this procedure"))
-                })?,
+                Some(code) => def
+                    .steps
+                    .iter()
+                    .position(|s| &s.code == code)
+                    .ok_or_else(|| {
+                        AppError::invalid_field(
+                            "to_step",
+                            format!("{code:?} is not a step of this procedure"),
+                        )
+                    })?,
                 None => current + 1,
             };
             if next >= def.steps.len() {
@@ -746,15 +830,26 @@ fn apply(
             let reasons = required_reasons(req)?;
             let items = required(&req.items, "items")?;
             if items.is_empty() {
-                return Err(AppError::invalid_field("items", "must name at least one checklist item"));
+                return Err(AppError::invalid_field(
+                    "items",
+                    "must name at least one checklist item",
+                ));
             }
             if let Some(bad) = items.iter().find(|i| def.item(i).is_none()) {
-                return Err(AppError::invalid_field("items", format!("{bad:?} is not in the procedure's checklist")));
+                return Err(AppError::invalid_field(
+                    "items",
+                    format!("{bad:?} is not in the procedure's checklist"),
+                ));
             }
-            if u32::try_from(row.supplement_count).unwrap_or(u32::MAX) >= def.max_supplement_requests {
+            if u32::try_from(row.supplement_count).unwrap_or(u32::MAX)
+                >= def.max_supplement_requests
+            {
                 return Err(AppError::conflict(
                     "dossier.supplement_limit",
-                    format!("This procedure allows {} supplement request(s).", def.max_supplement_requests),
+                    format!(
+                        "This procedure allows {} supplement request(s).",
+                        def.max_supplement_requests
+                    ),
                 ));
             }
             row.supplement_count += 1;
@@ -823,9 +918,9 @@ fn apply(
             row.electronic_result = req.electronic_result.unwrap_or(false);
             row.resolved_at = Some(to_db_time(t));
             row.finished_at = row.resolved_at;
-            let judged = row
-                .due_at
-                .map_or(Timeliness::OnTime, |d| timeliness::timeliness(tz, t, from_db_time(d)));
+            let judged = row.due_at.map_or(Timeliness::OnTime, |d| {
+                timeliness::timeliness(tz, t, from_db_time(d))
+            });
             row.timeliness = Some(judged.as_str().to_owned());
             fx.closed = close_step(row, def, tz, t);
             row.current_step = None;
@@ -833,18 +928,34 @@ fn apply(
         }
         Action::Apologize => {
             if row.apology.is_some() {
-                return Err(AppError::conflict("dossier.already_apologized", "An apology was already issued for this dossier."));
+                return Err(AppError::conflict(
+                    "dossier.already_apologized",
+                    "An apology was already issued for this dossier.",
+                ));
             }
             let reason = required_reasons(req)?.join("; ");
             let new_due = required(&req.new_due_at, "new_due_at")?.to_utc();
-            let current = row.due_at_current.or(row.due_at).map(from_db_time).unwrap_or(t);
+            let current = row
+                .due_at_current
+                .or(row.due_at)
+                .map(from_db_time)
+                .unwrap_or(t);
             if new_due <= current || new_due <= t {
-                return Err(AppError::invalid_field("new_due_at", "must be later than now and than the current appointment"));
+                return Err(AppError::invalid_field(
+                    "new_due_at",
+                    "must be later than now and than the current appointment",
+                ));
             }
             // Due one working day before the due time; later is accepted but flagged.
             let due = row.due_at.map(from_db_time).unwrap_or(t);
             let late = deadline::working_time_between(cal, t, due) < cal.settings().day_length();
-            let apology = Apology { reason, new_due_at: new_due, at: t, by: ctx.principal.username.clone(), late };
+            let apology = Apology {
+                reason,
+                new_due_at: new_due,
+                at: t,
+                by: ctx.principal.username.clone(),
+                late,
+            };
             row.apology = Some(serde_json::to_string(&apology).map_err(AppError::internal)?);
             row.late_apology = late;
             row.due_at_current = Some(to_db_time(new_due));
@@ -853,7 +964,10 @@ fn apply(
         Action::Deliver => {
             let method = required(&req.method, "method")?;
             if !matches!(method.as_str(), "counter" | "post" | "electronic") {
-                return Err(AppError::invalid_field("method", "must be counter, post or electronic"));
+                return Err(AppError::invalid_field(
+                    "method",
+                    "must be counter, post or electronic",
+                ));
             }
             if let Some(s) = req.satisfaction
                 && !(1..=5).contains(&s)
@@ -865,7 +979,10 @@ fn apply(
             row.delivered_at = Some(to_db_time(t));
         }
         Action::Submit | Action::Receive | Action::CalendarRecomputed => {
-            return Err(AppError::not_found("dossier.unknown_action", "No such action."));
+            return Err(AppError::not_found(
+                "dossier.unknown_action",
+                "No such action.",
+            ));
         }
     }
     Ok(fx)
@@ -873,7 +990,11 @@ fn apply(
 
 /// Parses `If-Match` (`"3"`, `W/"3"` or `3`).
 pub fn parse_if_match(raw: &str) -> Option<i32> {
-    raw.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
+    raw.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .ok()
 }
 
 /// Performs one action on a dossier in one transaction: the guard checks, the new state, the
@@ -887,17 +1008,30 @@ pub fn act(
     if_match: Option<i32>,
 ) -> AppResult<Dossier> {
     let p = ctx.principal;
-    let action = Action::parse_postable(action_name)
-        .ok_or_else(|| AppError::not_found("dossier.unknown_action", format!("No action {action_name:?}.")))?;
+    let action = Action::parse_postable(action_name).ok_or_else(|| {
+        AppError::not_found(
+            "dossier.unknown_action",
+            format!("No action {action_name:?}."),
+        )
+    })?;
     if !action.roles().contains(&p.role) {
-        return Err(AppError::forbidden(format!("Role {} may not {}.", p.role, action.as_str())));
+        return Err(AppError::forbidden(format!(
+            "Role {} may not {}.",
+            p.role,
+            action.as_str()
+        )));
     }
     let t = match req.occurred_at {
         Some(_) if p.role != Role::Admin => {
-            return Err(AppError::forbidden("Only admins may set occurred_at (back-entry)."));
+            return Err(AppError::forbidden(
+                "Only admins may set occurred_at (back-entry).",
+            ));
         }
         Some(at) if at.to_utc() > ctx.now => {
-            return Err(AppError::invalid_field("occurred_at", "must not be in the future"));
+            return Err(AppError::invalid_field(
+                "occurred_at",
+                "must not be in the future",
+            ));
         }
         Some(at) => from_db_time(to_db_time(at.to_utc())),
         None => ctx.now,
@@ -905,14 +1039,19 @@ pub fn act(
     db::write_tx(conn, |conn| {
         let mut row = store::find_by_code(conn, dossier_code)?
             .filter(|r| can_see(conn, p, r).unwrap_or(false))
-            .ok_or_else(|| AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}.")))?;
+            .ok_or_else(|| {
+                AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
+            })?;
         if let Some(v) = if_match
             && v != row.version
         {
             return Err(AppError::new(
                 actix_web::http::StatusCode::PRECONDITION_FAILED,
                 "dossier.stale",
-                format!("The dossier changed (version {} now, If-Match {v}).", row.version),
+                format!(
+                    "The dossier changed (version {} now, If-Match {v}).",
+                    row.version
+                ),
             )
             .with_extra("version", row.version));
         }
@@ -920,28 +1059,42 @@ pub fn act(
         if !action.allowed_from(from) {
             return Err(AppError::conflict(
                 "dossier.illegal_transition",
-                format!("Cannot {} a dossier that is {}.", action.as_str(), from.as_str()),
+                format!(
+                    "Cannot {} a dossier that is {}.",
+                    action.as_str(),
+                    from.as_str()
+                ),
             )
             .with_extra("state", from.as_str())
             .with_extra("allowed_actions", json!(allowed_actions(from, p.role))));
         }
         if p.role.needs_unit() {
             let procedure = load_procedure(conn, &row.procedure_id)?;
-            let unit = row
-                .current_unit
-                .clone()
-                .or_else(|| procedure.definition.steps.first().map(|s| s.unit_code.clone()));
+            let unit = row.current_unit.clone().or_else(|| {
+                procedure
+                    .definition
+                    .steps
+                    .first()
+                    .map(|s| s.unit_code.clone())
+            });
             if unit.is_none() || unit != p.unit_code {
                 return Err(AppError::forbidden("The dossier is not in your unit."));
             }
         }
         if t < from_db_time(row.last_event_at) {
-            return Err(AppError::invalid_field("occurred_at", "must not be before the dossier's last event"));
+            return Err(AppError::invalid_field(
+                "occurred_at",
+                "must not be before the dossier's last event",
+            ));
         }
         let procedure = load_procedure(conn, &row.procedure_id)?;
         let read_version = row.version;
         let fx = apply(action, &mut row, &procedure.definition, req, ctx, t)?;
-        let previous = row.state_before_withdrawal.as_deref().map(parse_state).transpose()?;
+        let previous = row
+            .state_before_withdrawal
+            .as_deref()
+            .map(parse_state)
+            .transpose()?;
         let to = action.target(from, previous);
         if action == Action::DeclineWithdrawal {
             row.state_before_withdrawal = None;
@@ -992,15 +1145,23 @@ pub fn act(
 pub fn get(conn: &mut DbConnection, ctx: &Ctx, dossier_code: &str) -> AppResult<Dossier> {
     let row = store::find_by_code(conn, dossier_code)?
         .filter(|r| can_see(conn, ctx.principal, r).unwrap_or(false))
-        .ok_or_else(|| AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}.")))?;
+        .ok_or_else(|| {
+            AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
+        })?;
     let procedure = load_procedure(conn, &row.procedure_id)?;
     view(ctx.cal, &row, &procedure, ctx.principal.role, ctx.now)
 }
 
-pub fn history(conn: &mut DbConnection, ctx: &Ctx, dossier_code: &str) -> AppResult<Vec<HistoryRow>> {
+pub fn history(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+) -> AppResult<Vec<HistoryRow>> {
     let row = store::find_by_code(conn, dossier_code)?
         .filter(|r| can_see(conn, ctx.principal, r).unwrap_or(false))
-        .ok_or_else(|| AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}.")))?;
+        .ok_or_else(|| {
+            AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
+        })?;
     let tz = ctx.tz();
     store::list_events(conn, &row.id)?
         .into_iter()
@@ -1014,7 +1175,8 @@ pub fn history(conn: &mut DbConnection, ctx: &Ctx, dossier_code: &str) -> AppRes
                 role: e.role,
                 unit: e.unit_code,
                 at: local(tz, Some(e.occurred_at)).ok_or_else(|| AppError::internal("time"))?,
-                recorded_at: local(tz, Some(e.recorded_at)).ok_or_else(|| AppError::internal("time"))?,
+                recorded_at: local(tz, Some(e.recorded_at))
+                    .ok_or_else(|| AppError::internal("time"))?,
                 note: e.note,
                 step: e.step,
                 step_unit: e.step_unit,
@@ -1063,7 +1225,12 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
     let states: Vec<String> = q
         .state
         .as_deref()
-        .map(|s| s.split(',').map(|x| x.trim().to_owned()).filter(|x| !x.is_empty()).collect())
+        .map(|s| {
+            s.split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect()
+        })
         .unwrap_or_default();
     for s in &states {
         if s.parse::<State>().is_err() {
@@ -1071,7 +1238,11 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
         }
     }
     if let Some(c) = &q.channel {
-        errors.check(matches!(c.as_str(), "direct" | "online" | "postal"), "channel", "must be direct, online or postal");
+        errors.check(
+            matches!(c.as_str(), "direct" | "online" | "postal"),
+            "channel",
+            "must be direct, online or postal",
+        );
     }
     errors.into_result()?;
     let day = ctx.cal.settings().day_length();
@@ -1082,10 +1253,16 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
         channel: q.channel.clone(),
         due_before: q.overdue.unwrap_or(false).then(|| to_db_time(ctx.now)),
         due_between: q.due_soon.unwrap_or(false).then(|| {
-            (to_db_time(ctx.now), to_db_time(deadline::add_working_time(ctx.cal, ctx.now, day)))
+            (
+                to_db_time(ctx.now),
+                to_db_time(deadline::add_working_time(ctx.cal, ctx.now, day)),
+            )
         }),
         received_from: q.received_from.and_then(|d| local_midnight(tz, d)),
-        received_before: q.received_to.and_then(|d| d.succ_opt()).and_then(|d| local_midnight(tz, d)),
+        received_before: q
+            .received_to
+            .and_then(|d| d.succ_opt())
+            .and_then(|d| local_midnight(tz, d)),
         q: q.q.clone().filter(|s| !s.trim().is_empty()),
         visible_to_unit: ctx
             .principal
@@ -1106,7 +1283,12 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
             .ok_or_else(|| AppError::internal("procedure cache"))?;
         items.push(view(ctx.cal, &row, p, ctx.principal.role, ctx.now)?);
     }
-    Ok(Page { items, total, page: page.page, per_page: page.per_page })
+    Ok(Page {
+        items,
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
 }
 
 /// After a calendar change: recomputes the due time of every open dossier with the new
@@ -1124,8 +1306,12 @@ pub fn recompute_due_times(
             let p = load_procedure(conn, &row.procedure_id)?;
             procedures.insert(row.procedure_id.clone(), p);
         }
-        let Some(procedure) = procedures.get(&row.procedure_id) else { continue };
-        let (Some(start), Some(old_due)) = (row.clock_started_at, row.due_at) else { continue };
+        let Some(procedure) = procedures.get(&row.procedure_id) else {
+            continue;
+        };
+        let (Some(start), Some(old_due)) = (row.clock_started_at, row.due_at) else {
+            continue;
+        };
         let duration = procedure.definition.duration_for(row.channel == "online");
         let base = deadline::due(cal, from_db_time(start), duration).due_at;
         let new_due = deadline::add_working_time(cal, base, TimeDelta::seconds(row.paused_seconds));
@@ -1141,7 +1327,10 @@ pub fn recompute_due_times(
         row.version += 1;
         row.updated_at = to_db_time(now);
         if !store::update_if_version(conn, &row, read_version)? {
-            return Err(AppError::conflict("dossier.concurrent_change", "A dossier changed during the recomputation; retry."));
+            return Err(AppError::conflict(
+                "dossier.concurrent_change",
+                "A dossier changed during the recomputation; retry.",
+            ));
         }
         store::insert_event(
             conn,
@@ -1157,7 +1346,8 @@ pub fn recompute_due_times(
                 occurred_at: to_db_time(now),
                 recorded_at: to_db_time(now),
                 note: "Lịch làm việc thay đổi: hạn giải quyết được tính lại".into(),
-                details: json!({"old_due_at": from_db_time(old_due), "new_due_at": new_due}).to_string(),
+                details: json!({"old_due_at": from_db_time(old_due), "new_due_at": new_due})
+                    .to_string(),
                 step: None,
                 step_unit: None,
                 step_due_at: None,

@@ -25,8 +25,10 @@ pub struct Procedure {
 
 impl Procedure {
     pub fn from_row(row: ProcedureRow) -> AppResult<Self> {
-        let definition: ProcedureDefinition = serde_json::from_str(&row.definition)
-            .map_err(|e| AppError::internal(format!("procedure {} v{}: {e}", row.code, row.version)))?;
+        let definition: ProcedureDefinition =
+            serde_json::from_str(&row.definition).map_err(|e| {
+                AppError::internal(format!("procedure {} v{}: {e}", row.code, row.version))
+            })?;
         Ok(Procedure {
             definition,
             version: row.version,
@@ -36,14 +38,22 @@ impl Procedure {
     }
 }
 
-fn validate(conn: &mut DbConnection, def: &ProcedureDefinition, day_length: chrono::TimeDelta) -> AppResult<()> {
+fn validate(
+    conn: &mut DbConnection,
+    def: &ProcedureDefinition,
+    day_length: chrono::TimeDelta,
+) -> AppResult<()> {
     let mut errors = FieldErrors::default();
     for (field, message) in def.problems(day_length) {
         errors.add(&field, message);
     }
     for (i, code) in def.unit_codes().enumerate() {
         if units::find_unit(conn, code)?.is_none() {
-            let field = if i == 0 { "unit_code".to_owned() } else { format!("steps[{}].unit_code", i - 1) };
+            let field = if i == 0 {
+                "unit_code".to_owned()
+            } else {
+                format!("steps[{}].unit_code", i - 1)
+            };
             errors.add(&field, format!("unknown unit {code:?}"));
         }
     }
@@ -85,7 +95,10 @@ pub fn create(
         if store::find_current(conn, &def.code)?.is_some() {
             return Err(AppError::conflict(
                 "procedure.exists",
-                format!("Procedure {} exists; PUT /api/v1/procedures/{} makes a new version.", def.code, def.code),
+                format!(
+                    "Procedure {} exists; PUT /api/v1/procedures/{} makes a new version.",
+                    def.code, def.code
+                ),
             ));
         }
         insert_version(conn, def, 1, actor, now)
@@ -102,12 +115,16 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> AppResult<Procedure> {
     if def.code != code {
-        return Err(AppError::invalid_field("code", format!("must be {code:?}, the code in the path")));
+        return Err(AppError::invalid_field(
+            "code",
+            format!("must be {code:?}, the code in the path"),
+        ));
     }
     db::write_tx(conn, |conn| {
         validate(conn, def, day_length)?;
-        let current = store::find_current(conn, code)?
-            .ok_or_else(|| AppError::not_found("procedure.not_found", format!("No procedure {code}.")))?;
+        let current = store::find_current(conn, code)?.ok_or_else(|| {
+            AppError::not_found("procedure.not_found", format!("No procedure {code}."))
+        })?;
         store::retire(conn, &current.id)?;
         insert_version(conn, def, current.version + 1, actor, now)
     })
@@ -129,15 +146,23 @@ pub fn upsert(
 }
 
 pub fn get(conn: &mut DbConnection, code: &str) -> AppResult<Procedure> {
-    let row = store::find_current(conn, code)?
-        .ok_or_else(|| AppError::not_found("procedure.not_found", format!("No procedure {code}.")))?;
+    let row = store::find_current(conn, code)?.ok_or_else(|| {
+        AppError::not_found("procedure.not_found", format!("No procedure {code}."))
+    })?;
     Procedure::from_row(row)
 }
 
-pub fn list(conn: &mut DbConnection, field: Option<&str>, page: PageRequest) -> AppResult<Page<Procedure>> {
+pub fn list(
+    conn: &mut DbConnection,
+    field: Option<&str>,
+    page: PageRequest,
+) -> AppResult<Page<Procedure>> {
     let (rows, total) = store::list_current(conn, field, page.offset(), page.per_page)?;
     Ok(Page {
-        items: rows.into_iter().map(Procedure::from_row).collect::<AppResult<_>>()?,
+        items: rows
+            .into_iter()
+            .map(Procedure::from_row)
+            .collect::<AppResult<_>>()?,
         total,
         page: page.page,
         per_page: page.per_page,

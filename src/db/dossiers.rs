@@ -92,12 +92,19 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<D
 }
 
 pub fn insert(conn: &mut DbConnection, row: &DossierRow) -> QueryResult<()> {
-    diesel::insert_into(dossiers::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(dossiers::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Writes the new state only if nobody changed the dossier since it was read (`version`);
 /// answers whether it did. Concurrent writers: exactly one wins on either backend.
-pub fn update_if_version(conn: &mut DbConnection, row: &DossierRow, read_version: i32) -> QueryResult<bool> {
+pub fn update_if_version(
+    conn: &mut DbConnection,
+    row: &DossierRow,
+    read_version: i32,
+) -> QueryResult<bool> {
     let n = diesel::update(
         dossiers::table
             .filter(dossiers::id.eq(&row.id))
@@ -109,7 +116,10 @@ pub fn update_if_version(conn: &mut DbConnection, row: &DossierRow, read_version
 }
 
 pub fn insert_event(conn: &mut DbConnection, row: &EventRow) -> QueryResult<()> {
-    diesel::insert_into(dossier_events::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(dossier_events::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn list_events(conn: &mut DbConnection, dossier_id: &str) -> QueryResult<Vec<EventRow>> {
@@ -128,7 +138,10 @@ pub fn mark_unit(conn: &mut DbConnection, dossier_id: &str, unit: &str) -> Query
         .get_result::<i64>(conn)?;
     if exists == 0 {
         diesel::insert_into(dossier_units::table)
-            .values((dossier_units::dossier_id.eq(dossier_id), dossier_units::unit_code.eq(unit)))
+            .values((
+                dossier_units::dossier_id.eq(dossier_id),
+                dossier_units::unit_code.eq(unit),
+            ))
             .execute(conn)?;
     }
     Ok(())
@@ -151,7 +164,11 @@ struct Allocated {
 /// Allocates the next number of the agency's daily sequence inside the caller's
 /// transaction: an atomic upsert, so concurrent receipts never share a number, and a
 /// rolled-back receipt gives its number back (no gaps). Same SQL text on both backends.
-pub fn next_sequence(conn: &mut DbConnection, agency_code: &str, day: NaiveDate) -> QueryResult<i32> {
+pub fn next_sequence(
+    conn: &mut DbConnection,
+    agency_code: &str,
+    day: NaiveDate,
+) -> QueryResult<i32> {
     diesel::sql_query(
         "INSERT INTO dossier_sequences (agency_code, day, last) VALUES ($1, $2, 1) \
          ON CONFLICT (agency_code, day) DO UPDATE SET last = dossier_sequences.last + 1 \
@@ -174,7 +191,11 @@ pub struct IdempotencyRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn find_idempotency(conn: &mut DbConnection, user_id: &str, key: &str) -> QueryResult<Option<IdempotencyRow>> {
+pub fn find_idempotency(
+    conn: &mut DbConnection,
+    user_id: &str,
+    key: &str,
+) -> QueryResult<Option<IdempotencyRow>> {
     idempotency_keys::table
         .find((user_id, key))
         .select(IdempotencyRow::as_select())
@@ -183,7 +204,10 @@ pub fn find_idempotency(conn: &mut DbConnection, user_id: &str, key: &str) -> Qu
 }
 
 pub fn insert_idempotency(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(idempotency_keys::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 /// Filters of the dossier list (queues).
@@ -206,7 +230,12 @@ pub struct DossierFilter {
 
 pub const RUNNING_STATES: [&str; 3] = ["received", "processing", "awaiting_payment"];
 
-pub fn list(conn: &mut DbConnection, f: &DossierFilter, offset: i64, limit: i64) -> QueryResult<(Vec<DossierRow>, i64)> {
+pub fn list(
+    conn: &mut DbConnection,
+    f: &DossierFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<DossierRow>, i64)> {
     let build = || {
         let mut q = dossiers::table.into_boxed();
         if !f.states.is_empty() {
@@ -222,7 +251,9 @@ pub fn list(conn: &mut DbConnection, f: &DossierFilter, offset: i64, limit: i64)
             q = q.filter(dossiers::channel.eq(c.clone()));
         }
         if let Some(t) = f.due_before {
-            q = q.filter(dossiers::state.eq_any(RUNNING_STATES)).filter(dossiers::due_at.lt(t));
+            q = q
+                .filter(dossiers::state.eq_any(RUNNING_STATES))
+                .filter(dossiers::due_at.lt(t));
         }
         if let Some((a, b)) = f.due_between {
             q = q
@@ -249,7 +280,11 @@ pub fn list(conn: &mut DbConnection, f: &DossierFilter, offset: i64, limit: i64)
             let through = dossier_units::table
                 .filter(dossier_units::unit_code.eq(u.clone()))
                 .select(dossier_units::dossier_id);
-            q = q.filter(dossiers::current_unit.eq(u.clone()).or(dossiers::id.eq_any(through)));
+            q = q.filter(
+                dossiers::current_unit
+                    .eq(u.clone())
+                    .or(dossiers::id.eq_any(through)),
+            );
         }
         q
     };

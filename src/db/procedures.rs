@@ -45,7 +45,9 @@ pub fn list_current(
     limit: i64,
 ) -> QueryResult<(Vec<ProcedureRow>, i64)> {
     let filtered = || {
-        let mut q = procedures::table.filter(procedures::is_current.eq(true)).into_boxed();
+        let mut q = procedures::table
+            .filter(procedures::is_current.eq(true))
+            .into_boxed();
         if let Some(f) = field {
             q = q.filter(procedures::field.eq(f.to_owned()));
         }
@@ -62,7 +64,10 @@ pub fn list_current(
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ProcedureRow) -> QueryResult<()> {
-    diesel::insert_into(procedures::table).values(row).execute(conn).map(|_| ())
+    diesel::insert_into(procedures::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn retire(conn: &mut DbConnection, id: &str) -> QueryResult<()> {

@@ -4,7 +4,10 @@ use chrono::NaiveDate;
 
 /// `{agency}-{YYMMDD}-{NNNN}`: local receipt date and the agency's daily sequence from 0001.
 pub fn dossier_code(agency_code: &str, local_date: NaiveDate, sequence: i32) -> String {
-    format!("{agency_code}-{}-{sequence:04}", local_date.format("%y%m%d"))
+    format!(
+        "{agency_code}-{}-{sequence:04}",
+        local_date.format("%y%m%d")
+    )
 }
 
 /// No 0/O, 1/I/L: a key read aloud or copied from paper is not mistaken.
@@ -31,7 +34,10 @@ mod tests {
     #[test]
     fn code_has_the_official_shape() {
         let d = NaiveDate::from_ymd_opt(2025, 3, 3).unwrap();
-        assert_eq!(dossier_code("000.00.00.H27", d, 7), "000.00.00.H27-250303-0007");
+        assert_eq!(
+            dossier_code("000.00.00.H27", d, 7),
+            "000.00.00.H27-250303-0007"
+        );
         assert_eq!(dossier_code("X", d, 12345), "X-250303-12345");
     }
 

@@ -101,14 +101,17 @@ fn yes() -> bool {
 
 fn valid_code(c: &str) -> bool {
     (1..=64).contains(&c.len())
-        && c.chars().all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
+        && c.chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_'))
 }
 
 /// The working time a duration is worth when steps are compared with it. Calendar days
 /// count five working days a week (rounded down), so steps never promise more than the law.
 pub fn budget(d: Duration, day_length: TimeDelta) -> TimeDelta {
     match d.unit {
-        DurationUnit::CalendarDays => day_length * (d.value.min(Duration::MAX_VALUE) * 5 / 7) as i32,
+        DurationUnit::CalendarDays => {
+            day_length * (d.value.min(Duration::MAX_VALUE) * 5 / 7) as i32
+        }
         _ => d.working_time(day_length).unwrap_or(TimeDelta::zero()),
     }
 }
@@ -145,9 +148,15 @@ impl ProcedureDefinition {
         let mut seen = HashSet::new();
         for (i, item) in self.checklist.iter().enumerate() {
             if !valid_code(&item.code) {
-                add(&format!("checklist[{i}].code"), "must be 1–64 letters, digits, '.', '-' or '_'");
+                add(
+                    &format!("checklist[{i}].code"),
+                    "must be 1–64 letters, digits, '.', '-' or '_'",
+                );
             } else if !seen.insert(item.code.as_str()) {
-                add(&format!("checklist[{i}].code"), "is used twice in this procedure");
+                add(
+                    &format!("checklist[{i}].code"),
+                    "is used twice in this procedure",
+                );
             }
             if item.name.trim().is_empty() {
                 add(&format!("checklist[{i}].name"), "must not be empty");
@@ -160,7 +169,10 @@ impl ProcedureDefinition {
         let mut total = TimeDelta::zero();
         for (i, step) in self.steps.iter().enumerate() {
             if !valid_code(&step.code) || !seen.insert(step.code.as_str()) {
-                add(&format!("steps[{i}].code"), "must be a code used once in this procedure");
+                add(
+                    &format!("steps[{i}].code"),
+                    "must be a code used once in this procedure",
+                );
             }
             if !matches!(step.role, Role::Officer | Role::Leader) {
                 add(&format!("steps[{i}].role"), "must be officer or leader");
@@ -203,7 +215,8 @@ impl ProcedureDefinition {
 
     /// The units the definition names (each must exist).
     pub fn unit_codes(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.unit_code.as_str()).chain(self.steps.iter().map(|s| s.unit_code.as_str()))
+        std::iter::once(self.unit_code.as_str())
+            .chain(self.steps.iter().map(|s| s.unit_code.as_str()))
     }
 }
 
@@ -262,7 +275,14 @@ mod tests {
         let mut p = sample();
         p.checklist.push(p.checklist[0].clone());
         p.steps[0].role = Role::Clerk;
-        let fields: Vec<String> = p.problems(TimeDelta::hours(8)).into_iter().map(|x| x.0).collect();
-        assert_eq!(fields, vec!["checklist[1].code".to_owned(), "steps[0].role".to_owned()]);
+        let fields: Vec<String> = p
+            .problems(TimeDelta::hours(8))
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["checklist[1].code".to_owned(), "steps[0].role".to_owned()]
+        );
     }
 }

@@ -83,7 +83,10 @@ impl State {
 
     /// The deadline clock runs (a dossier in these states can be overdue).
     pub fn clock_running(self) -> bool {
-        matches!(self, State::Received | State::Processing | State::AwaitingPayment)
+        matches!(
+            self,
+            State::Received | State::Processing | State::AwaitingPayment
+        )
     }
 
     /// Received and not finished: counted as in progress.
@@ -224,11 +227,16 @@ impl Action {
             Action::SupplementReceived => state == SupplementRequested,
             Action::PaymentReceived => state == AwaitingPayment,
             Action::RequestWithdrawal => {
-                matches!(state, Received | Processing | SupplementRequested | AwaitingPayment)
+                matches!(
+                    state,
+                    Received | Processing | SupplementRequested | AwaitingPayment
+                )
             }
             Action::Stop => matches!(state, WithdrawalRequested | SupplementRequested),
             Action::DeclineWithdrawal => state == WithdrawalRequested,
-            Action::Apologize => matches!(state, Processing | SupplementRequested | AwaitingPayment),
+            Action::Apologize => {
+                matches!(state, Processing | SupplementRequested | AwaitingPayment)
+            }
             Action::Deliver => state == Resolved,
         }
     }
@@ -240,9 +248,10 @@ impl Action {
             Action::Submit | Action::AskCompletion => Submitted,
             Action::Receive | Action::Accept => Received,
             Action::Refuse => Refused,
-            Action::Transfer | Action::Forward | Action::SupplementReceived | Action::PaymentReceived => {
-                Processing
-            }
+            Action::Transfer
+            | Action::Forward
+            | Action::SupplementReceived
+            | Action::PaymentReceived => Processing,
             Action::RequestSupplement => SupplementRequested,
             Action::RequestPayment => AwaitingPayment,
             Action::RequestWithdrawal => WithdrawalRequested,
@@ -298,9 +307,13 @@ mod tests {
     #[test]
     fn withdrawal_decline_returns_to_the_previous_state() {
         assert_eq!(
-            Action::DeclineWithdrawal.target(State::WithdrawalRequested, Some(State::SupplementRequested)),
+            Action::DeclineWithdrawal
+                .target(State::WithdrawalRequested, Some(State::SupplementRequested)),
             State::SupplementRequested
         );
-        assert_eq!(Action::Apologize.target(State::AwaitingPayment, None), State::AwaitingPayment);
+        assert_eq!(
+            Action::Apologize.target(State::AwaitingPayment, None),
+            State::AwaitingPayment
+        );
     }
 }

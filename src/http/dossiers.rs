@@ -5,7 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::json::Json;
 use crate::app::AppState;
-use crate::app::dossiers::{self, ActionRequest, Ctx, CreateDossierRequest, CreatedDossier, Dossier, HistoryRow, ListQuery};
+use crate::app::dossiers::{
+    self, ActionRequest, CreateDossierRequest, CreatedDossier, Ctx, Dossier, HistoryRow, ListQuery,
+};
 use crate::app::users::Principal;
 use crate::error::{AppError, AppResult, Problem};
 
@@ -29,9 +31,14 @@ pub async fn create_dossier(
         .get("Idempotency-Key")
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
-        .map_err(|_| AppError::bad_request("request.bad_header", "Idempotency-Key must be text."))?;
+        .map_err(|_| {
+            AppError::bad_request("request.bad_header", "Idempotency-Key must be text.")
+        })?;
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
-        return Err(AppError::bad_request("request.bad_header", "Idempotency-Key must be 1–200 characters."));
+        return Err(AppError::bad_request(
+            "request.bad_header",
+            "Idempotency-Key must be 1–200 characters.",
+        ));
     }
     let now = state.clock.now();
     let agency = state.settings.agency.code.clone();
@@ -40,16 +47,24 @@ pub async fn create_dossier(
     let (status, value) = state
         .run(move |conn| {
             let cal = cache.current(conn)?;
-            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            let ctx = Ctx {
+                cal: &cal,
+                agency_code: &agency,
+                principal: &principal,
+                now,
+            };
             dossiers::create(conn, &ctx, &body, key.as_deref(), random)
         })
         .await?;
     let code = value["code"].as_str().unwrap_or_default().to_owned();
     let version = value["version"].as_i64().unwrap_or(1);
-    Ok(HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::CREATED))
-        .insert_header((header::LOCATION, format!("/api/v1/dossiers/{code}")))
-        .insert_header((header::ETAG, format!("\"{version}\"")))
-        .json(value))
+    Ok(HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::CREATED),
+    )
+    .insert_header((header::LOCATION, format!("/api/v1/dossiers/{code}")))
+    .insert_header((header::ETAG, format!("\"{version}\"")))
+    .json(value))
 }
 
 /// Dossiers visible to the caller, newest first, with queue filters.
@@ -66,7 +81,12 @@ pub async fn list_dossiers(
     let page = state
         .run(move |conn| {
             let cal = cache.current(conn)?;
-            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            let ctx = Ctx {
+                cal: &cal,
+                agency_code: &agency,
+                principal: &principal,
+                now,
+            };
             dossiers::list(conn, &ctx, &q)
         })
         .await?;
@@ -87,11 +107,18 @@ pub async fn get_dossier(
     let dossier = state
         .run(move |conn| {
             let cal = cache.current(conn)?;
-            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            let ctx = Ctx {
+                cal: &cal,
+                agency_code: &agency,
+                principal: &principal,
+                now,
+            };
             dossiers::get(conn, &ctx, &path)
         })
         .await?;
-    Ok(HttpResponse::Ok().insert_header(etag(dossier.version)).json(dossier))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(dossier.version))
+        .json(dossier))
 }
 
 /// Perform an action of the lifecycle (design §4). `If-Match` with the ETag guards against
@@ -115,7 +142,12 @@ pub async fn perform_action(
             v.to_str()
                 .ok()
                 .and_then(dossiers::parse_if_match)
-                .ok_or_else(|| AppError::bad_request("request.bad_header", "If-Match must be the dossier's ETag."))?,
+                .ok_or_else(|| {
+                    AppError::bad_request(
+                        "request.bad_header",
+                        "If-Match must be the dossier's ETag.",
+                    )
+                })?,
         ),
     };
     let (code, action) = path.into_inner();
@@ -125,11 +157,18 @@ pub async fn perform_action(
     let dossier = state
         .run(move |conn| {
             let cal = cache.current(conn)?;
-            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            let ctx = Ctx {
+                cal: &cal,
+                agency_code: &agency,
+                principal: &principal,
+                now,
+            };
             dossiers::act(conn, &ctx, &code, &action, &body, if_match)
         })
         .await?;
-    Ok(HttpResponse::Ok().insert_header(etag(dossier.version)).json(dossier))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(dossier.version))
+        .json(dossier))
 }
 
 /// The processing-control slip: one row per action, with step due times and timeliness.
@@ -146,7 +185,12 @@ pub async fn dossier_history(
     let rows = state
         .run(move |conn| {
             let cal = cache.current(conn)?;
-            let ctx = Ctx { cal: &cal, agency_code: &agency, principal: &principal, now };
+            let ctx = Ctx {
+                cal: &cal,
+                agency_code: &agency,
+                principal: &principal,
+                now,
+            };
             dossiers::history(conn, &ctx, &path)
         })
         .await?;

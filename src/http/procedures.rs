@@ -21,17 +21,25 @@ pub struct ProcedureQuery {
 /// The catalogue (current versions).
 #[utoipa::path(get, path = "/api/v1/procedures", tag = "procedures", params(ProcedureQuery),
     responses((status = 200, description = "`{items: [Procedure], total, page, per_page}`")))]
-pub async fn list_procedures(state: web::Data<AppState>, q: web::Query<ProcedureQuery>) -> AppResult<HttpResponse> {
+pub async fn list_procedures(
+    state: web::Data<AppState>,
+    q: web::Query<ProcedureQuery>,
+) -> AppResult<HttpResponse> {
     let page = PageRequest::new(q.page, q.per_page)?;
     let field = q.field.clone();
-    let list = state.run(move |conn| procedures::list(conn, field.as_deref(), page)).await?;
+    let list = state
+        .run(move |conn| procedures::list(conn, field.as_deref(), page))
+        .await?;
     Ok(HttpResponse::Ok().json(list))
 }
 
 /// One procedure (current version).
 #[utoipa::path(get, path = "/api/v1/procedures/{code}", tag = "procedures", params(("code" = String, Path)),
     responses((status = 200, body = Procedure), (status = 404, body = Problem)))]
-pub async fn get_procedure(state: web::Data<AppState>, path: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn get_procedure(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let code = path.into_inner();
     let p = state.run(move |conn| procedures::get(conn, &code)).await?;
     Ok(HttpResponse::Ok().json(p))
@@ -51,7 +59,10 @@ pub async fn create_procedure(
         .run(move |conn| procedures::create(conn, &principal.username, &body, day, now))
         .await?;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/procedures/{}", p.definition.code)))
+        .insert_header((
+            "Location",
+            format!("/api/v1/procedures/{}", p.definition.code),
+        ))
         .json(p))
 }
 

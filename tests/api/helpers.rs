@@ -359,3 +359,93 @@ impl TestApp {
         self.login(username, &password).await
     }
 }
+
+/// A small procedure for dossier tests: 5 working days, two steps in unit `U1` (officer 3 days,
+/// leader 2 days), two required items and one optional, `policy` for supplements.
+pub fn test_procedure(code: &str, policy: &str, max_supplements: u32) -> Value {
+    json!({
+        "code": code, "name": format!("Thủ tục thử {code}"), "field": "Đầu tư", "unit_code": "U1",
+        "duration": {"value": 5, "unit": "working_days"},
+        "fee_vnd": 0, "online_level": "full", "paper_result": true, "issues_appointment": true,
+        "supplement_policy": policy, "max_supplement_requests": max_supplements,
+        "checklist": [
+            {"code": "TP01", "name": "Văn bản đề nghị", "required": true, "originals": 1, "copies": 0, "must_digitise": true},
+            {"code": "TP02", "name": "Bản sao giấy tờ pháp lý", "required": true, "originals": 0, "copies": 1, "must_digitise": true},
+            {"code": "TP03", "name": "Tài liệu khác", "required": false, "originals": 0, "copies": 1, "must_digitise": false}
+        ],
+        "steps": [
+            {"code": "B1", "name": "Thẩm định", "unit_code": "U1", "role": "officer", "allowance": {"value": 3, "unit": "working_days"}},
+            {"code": "B2", "name": "Phê duyệt", "unit_code": "U1", "role": "leader", "allowance": {"value": 2, "unit": "working_days"}}
+        ]
+    })
+}
+
+/// Tokens of a unit `U1` workforce and a procedure `P1` ("pause", at most 1 supplement).
+pub struct Office {
+    pub clerk: String,
+    pub officer: String,
+    pub leader: String,
+    pub viewer: String,
+    pub portal: String,
+    pub other_officer: String,
+}
+
+impl TestApp {
+    pub async fn office(&self) -> Office {
+        self.create_unit("U1").await;
+        self.create_unit("U2").await;
+        self.post(
+            "/api/v1/procedures",
+            Some(&self.admin_token),
+            &test_procedure("P1", "pause", 1),
+        )
+        .await
+        .expect(201);
+        Office {
+            clerk: self.user_with_role("clerk1", Role::Clerk, None).await,
+            officer: self
+                .user_with_role("officer1", Role::Officer, Some("U1"))
+                .await,
+            leader: self
+                .user_with_role("leader1", Role::Leader, Some("U1"))
+                .await,
+            viewer: self.user_with_role("viewer1", Role::Viewer, None).await,
+            portal: self.user_with_role("portal1", Role::Portal, None).await,
+            other_officer: self
+                .user_with_role("officer2", Role::Officer, Some("U2"))
+                .await,
+        }
+    }
+
+    /// A complete counter receipt of `procedure`; answers the created dossier body.
+    pub async fn receive(&self, token: &str, procedure: &str) -> Value {
+        self.post(
+            "/api/v1/dossiers",
+            Some(token),
+            &dossier_body(procedure, "direct"),
+        )
+        .await
+        .expect(201)
+        .body
+    }
+
+    pub async fn act(&self, token: &str, code: &str, action: &str, body: Value) -> Response {
+        self.post(
+            &format!("/api/v1/dossiers/{code}/actions/{action}"),
+            Some(token),
+            &body,
+        )
+        .await
+    }
+}
+
+pub fn dossier_body(procedure: &str, channel: &str) -> Value {
+    json!({
+        "procedure_code": procedure, "channel": channel,
+        "applicant": {"kind": "organisation", "name": "Công ty TNHH Thử Nghiệm", "id_number": "0108000001",
+                      "phone": "0900000001", "email": "ung.vien@example.com", "address": "KCN Thử"},
+        "components": [{"item_code": "TP01", "kind": "original", "count": 1, "pages": 4},
+                       {"item_code": "TP02", "kind": "copy", "count": 1}],
+        "note": "Nộp tại quầy"
+    })
+}

@@ -7,6 +7,7 @@ mod helpers;
 mod auth;
 mod calendar;
 mod cli;
+mod dossiers;
 mod errors;
 mod migrations;
 mod ops;
