@@ -93,6 +93,11 @@ pub struct SmtpSettings {
     /// May carry credentials: never printed.
     pub url: Option<SecretString>,
     pub from: String,
+    pub timeout_seconds: u64,
+    pub max_attempts: i32,
+    pub retry_base_ms: u32,
+    pub poll_interval_ms: u64,
+    pub watch_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -106,6 +111,8 @@ pub struct StorageSettings {
 #[serde(deny_unknown_fields)]
 pub struct PublicSettings {
     pub lookup_per_minute: u32,
+    /// Where applicants reach the service (links in emails and on forms).
+    pub base_url: String,
 }
 
 impl Settings {

@@ -11,4 +11,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod metrics;
+pub mod notify;
 pub mod startup;

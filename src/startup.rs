@@ -78,11 +78,44 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         let files = calendar::read_calendar_files(&settings.calendar.data_dir)?;
         calendar::load_calendar_files(&mut conn, &files, clock.now())?;
     }
+    let templates = crate::notify::Templates::load().map_err(StartError::Other)?;
+    let metrics = crate::metrics::Metrics::new().map_err(|e| StartError::Other(e.to_string()))?;
     Ok(AppState {
+        mail_enabled: settings.smtp.url.is_some(),
+        templates: Arc::new(templates),
+        metrics: Arc::new(metrics),
         calendar: Arc::new(calendar::CalendarCache::new(working_time)),
         pool,
         tokens: token_keys(&settings),
         settings: Arc::new(settings),
         clock,
     })
+}
+
+/// The background workers of `serve`: the outbox sender and the due-time watcher. Flip the
+/// returned sender to stop them; await the handles to let them finish.
+pub fn spawn_workers(
+    state: &AppState,
+) -> Result<
+    (
+        tokio::sync::watch::Sender<bool>,
+        Vec<tokio::task::JoinHandle<()>>,
+    ),
+    StartError,
+> {
+    let mailer =
+        crate::notify::worker::Mailer::from_settings(&state.settings).map_err(StartError::Other)?;
+    if !mailer.enabled() {
+        tracing::warn!("smtp.url is not set: emails are written to the outbox and stay pending");
+    }
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let handles = vec![
+        tokio::task::spawn_local(crate::notify::worker::run(
+            state.clone(),
+            mailer,
+            rx.clone(),
+        )),
+        tokio::task::spawn_local(crate::notify::watcher::run(state.clone(), rx)),
+    ];
+    Ok((stop, handles))
 }

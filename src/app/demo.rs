@@ -22,6 +22,7 @@ pub const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
     ("clerk", Role::Clerk, Some("BPMC"), "motcua-clerk"),
     ("officer", Role::Officer, Some("P.DT"), "motcua-officer"),
     ("leader", Role::Leader, Some("P.DT"), "motcua-leader"),
+    ("lanhdao", Role::Leader, Some("LD"), "motcua-lanhdao"),
     ("viewer", Role::Viewer, None, "motcua-viewer"),
     ("portal", Role::Portal, None, "motcua-portal"),
 ];
@@ -62,6 +63,9 @@ fn principal_of(conn: &mut DbConnection, username: &str) -> AppResult<Principal>
     })
 }
 
+/// The counter's own check at receipt is not a handling step (the receipt action is), so
+/// the published workflows' counter steps are not part of the demo procedures' steps.
+///
 /// Loads the demo data; safe to run twice (existing units, users and procedures are kept).
 pub fn load(conn: &mut DbConnection, state: &AppState) -> AppResult<String> {
     let now: DateTime<Utc> = state.clock.now();
@@ -112,7 +116,6 @@ fn dossiers_in_every_state(
     let portal = principal_of(conn, "portal")?;
     let cal = state.calendar.current(conn)?;
     let now = state.clock.now();
-    let agency = state.settings.agency.code.clone();
     // Each plan: who files, then the actions (all by the admin, who may act for any unit).
     let plans: &[(&str, &[&str])] = &[
         ("portal", &[]),
@@ -159,6 +162,7 @@ fn dossiers_in_every_state(
                 phone: Some("0900000000".into()),
                 email: Some(format!("doanhnghiep{}@example.com", i + 1)),
                 address: Some("KCN Mẫu, tỉnh Mẫu".into()),
+                language: None,
             },
             components,
             note: "Dữ liệu mẫu".into(),
@@ -166,7 +170,7 @@ fn dossiers_in_every_state(
         };
         let ctx = Ctx {
             cal: &cal,
-            agency_code: &agency,
+            state,
             principal: who,
             now,
         };
@@ -174,7 +178,7 @@ fn dossiers_in_every_state(
         let code = created["code"].as_str().unwrap_or_default().to_owned();
         let admin_ctx = Ctx {
             cal: &cal,
-            agency_code: &agency,
+            state,
             principal: &admin,
             now,
         };

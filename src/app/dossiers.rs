@@ -22,14 +22,16 @@ use crate::domain::state::{Action, State, allowed_actions};
 use crate::domain::timeliness::{self, Timeliness};
 use crate::error::{AppError, AppResult, FieldErrors};
 
+use super::AppState;
 use super::procedures::Procedure;
 use super::users::{Principal, valid_email};
 use super::{Page, PageRequest};
+use crate::notify::{self, Event, Notice};
 
 /// What every dossier use case needs besides the connection.
 pub struct Ctx<'a> {
+    pub state: &'a AppState,
     pub cal: &'a Calendar,
-    pub agency_code: &'a str,
     pub principal: &'a Principal,
     pub now: DateTime<Utc>,
 }
@@ -37,6 +39,106 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     fn tz(&self) -> Tz {
         self.cal.settings().timezone()
+    }
+
+    fn fmt(&self, t: Option<chrono::NaiveDateTime>) -> Option<String> {
+        t.map(|t| {
+            from_db_time(t)
+                .with_timezone(&self.tz())
+                .format("%H:%M %d/%m/%Y")
+                .to_string()
+        })
+    }
+
+    /// Writes an applicant email into the outbox (inside the action's transaction), if the
+    /// applicant gave an address. One per dossier version: a retried action writes nothing new.
+    fn notify_applicant(
+        &self,
+        conn: &mut DbConnection,
+        row: &DossierRow,
+        def: &ProcedureDefinition,
+        event: Event,
+        extra: Value,
+    ) -> AppResult<()> {
+        let applicant: Applicant =
+            serde_json::from_str(&row.applicant).map_err(AppError::internal)?;
+        let Some(email) = applicant.email.as_deref().filter(|e| !e.is_empty()) else {
+            return Ok(());
+        };
+        let mut context = self.context(row, def);
+        merge(&mut context, extra);
+        notify::enqueue(
+            conn,
+            &self.state.templates,
+            Notice {
+                event,
+                key: format!("{}:{}:{}", event.as_str(), row.id, row.version),
+                recipient: email,
+                language: applicant.language.as_deref().unwrap_or("vi"),
+                dossier: Some((&row.id, &row.code)),
+                context,
+            },
+            self.now,
+        )?;
+        Ok(())
+    }
+
+    /// Tells the unit that now holds the dossier which step it has to do, and by when.
+    fn notify_unit(
+        &self,
+        conn: &mut DbConnection,
+        row: &DossierRow,
+        def: &ProcedureDefinition,
+        step: &(String, String, DateTime<Utc>),
+    ) -> AppResult<()> {
+        let Some(unit) = crate::db::units::find_unit(conn, &step.1)? else {
+            return Ok(());
+        };
+        let Some(email) = unit.email.as_deref() else {
+            return Ok(());
+        };
+        let mut context = self.context(row, def);
+        let step_name = def
+            .steps
+            .iter()
+            .find(|s| s.code == step.0)
+            .map(|s| s.name.clone());
+        merge(
+            &mut context,
+            json!({"unit_name": unit.name, "step_name": step_name, "step_due_at": self.fmt(Some(to_db_time(step.2)))}),
+        );
+        notify::enqueue(
+            conn,
+            &self.state.templates,
+            Notice {
+                event: Event::StepAssigned,
+                key: format!("step_assigned:{}:{}", row.id, row.version),
+                recipient: email,
+                language: "vi",
+                dossier: Some((&row.id, &row.code)),
+                context,
+            },
+            self.now,
+        )?;
+        Ok(())
+    }
+
+    fn context(&self, row: &DossierRow, def: &ProcedureDefinition) -> Value {
+        json!({
+            "agency_name": self.state.settings.agency.name,
+            "code": row.code,
+            "procedure_name": def.name,
+            "applicant_name": row.applicant_name,
+            "received_at": self.fmt(row.received_at),
+            "due_at": self.fmt(row.due_at_current.or(row.due_at)),
+            "lookup_url": format!("{}/tra-cuu", self.state.settings.public.base_url.trim_end_matches('/')),
+        })
+    }
+}
+
+fn merge(into: &mut Value, extra: Value) {
+    if let (Value::Object(a), Value::Object(b)) = (into, extra) {
+        a.extend(b);
     }
 }
 
@@ -72,6 +174,9 @@ pub struct Applicant {
     pub email: Option<String>,
     #[serde(default)]
     pub address: Option<String>,
+    /// Language of the applicant's emails: `vi` (default) or `en`.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -308,7 +413,13 @@ fn can_see(conn: &mut DbConnection, p: &Principal, row: &DossierRow) -> AppResul
     let Some(unit) = &p.unit_code else {
         return Ok(false);
     };
-    Ok(row.current_unit.as_deref() == Some(unit) || store::passed_through(conn, &row.id, unit)?)
+    Ok(holding_unit(row) == Some(unit) || store::passed_through(conn, &row.id, unit)?)
+}
+
+/// The unit that holds the dossier: its current step's, or, before the first transfer, the
+/// procedure's handling unit (whose leader may transfer it or decide on a withdrawal).
+fn holding_unit(row: &DossierRow) -> Option<&str> {
+    row.current_unit.as_deref().or(Some(row.unit_code.as_str()))
 }
 
 fn view(
@@ -380,6 +491,17 @@ fn rule_regime(local_date: chrono::NaiveDate) -> &'static str {
         Some(switch) if local_date < switch => "nd61_2018",
         _ => "nd118_2025",
     }
+}
+
+/// What the list's `q` searches, folded in Rust so that both backends match the same way
+/// (case-insensitively, Vietnamese letters included).
+fn search_text(code: &str, applicant: &Applicant) -> String {
+    format!(
+        "{code} {} {}",
+        applicant.name.trim(),
+        applicant.id_number.as_deref().unwrap_or("")
+    )
+    .to_lowercase()
 }
 
 fn hash_lookup_key(dossier_code: &str, key: &str) -> String {
@@ -553,8 +675,8 @@ pub fn create(
         let def = &procedure.definition;
         let tz = ctx.tz();
         let local_date = at.with_timezone(&tz).date_naive();
-        let seq = store::next_sequence(conn, ctx.agency_code, local_date)?;
-        let code = code::dossier_code(ctx.agency_code, local_date, seq);
+        let seq = store::next_sequence(conn, &ctx.state.settings.agency.code, local_date)?;
+        let code = code::dossier_code(&ctx.state.settings.agency.code, local_date, seq);
         let lookup_key = code::lookup_key(random);
         let (state, received_at, due) = match action {
             Action::Receive => {
@@ -582,6 +704,7 @@ pub fn create(
             applicant,
             applicant_name: req.applicant.name.trim().to_owned(),
             applicant_id_number: req.applicant.id_number.clone(),
+            search_text: search_text(&code, &req.applicant),
             components: serde_json::to_string(&components).map_err(AppError::internal)?,
             note: req.note.clone(),
             lookup_key_hash: hash_lookup_key(&code, &lookup_key),
@@ -641,6 +764,15 @@ pub fn create(
                 due_at: row.due_at,
             },
         )?;
+        if state == State::Received {
+            ctx.notify_applicant(
+                conn,
+                &row,
+                def,
+                Event::Received,
+                json!({"lookup_key": lookup_key}),
+            )?;
+        }
         let created = CreatedDossier {
             dossier: view(ctx.cal, &row, &procedure, p.role, ctx.now)?,
             lookup_key,
@@ -790,6 +922,8 @@ fn apply(
         }
         Action::Accept => {
             let due = due_from(cal, t, def.duration_for(row.channel == "online"));
+            // The regime follows the official receipt, which for online filing is the acceptance.
+            row.rule_regime = rule_regime(t.with_timezone(&tz).date_naive()).to_owned();
             row.received_at = Some(to_db_time(t));
             row.clock_started_at = Some(to_db_time(due.effective_start));
             row.due_at = Some(to_db_time(due.due_at));
@@ -906,6 +1040,12 @@ fn apply(
             fx.details = json!({"reasons": required_reasons(req)?});
             row.paused_at = None;
             row.finished_at = Some(to_db_time(t));
+            // Reports may count a withdrawal as resolved; judge it like a decision.
+            row.timeliness = row.due_at.map(|d| {
+                timeliness::timeliness(tz, t, from_db_time(d))
+                    .as_str()
+                    .to_owned()
+            });
         }
         Action::Approve | Action::Reject => {
             if action == Action::Reject {
@@ -935,11 +1075,22 @@ fn apply(
             }
             let reason = required_reasons(req)?.join("; ");
             let new_due = required(&req.new_due_at, "new_due_at")?.to_utc();
-            let current = row
-                .due_at_current
-                .or(row.due_at)
-                .map(from_db_time)
-                .unwrap_or(t);
+            // While the clock is stopped the due times have not moved yet: project them from
+            // the working time that was left when it stopped.
+            let project = |d: DateTime<Utc>| match row.paused_at.map(from_db_time) {
+                Some(paused) => deadline::add_working_time(
+                    cal,
+                    t,
+                    deadline::working_time_between(cal, paused, d),
+                ),
+                None => d,
+            };
+            let current = project(
+                row.due_at_current
+                    .or(row.due_at)
+                    .map(from_db_time)
+                    .unwrap_or(t),
+            );
             if new_due <= current || new_due <= t {
                 return Err(AppError::invalid_field(
                     "new_due_at",
@@ -947,7 +1098,7 @@ fn apply(
                 ));
             }
             // Due one working day before the due time; later is accepted but flagged.
-            let due = row.due_at.map(from_db_time).unwrap_or(t);
+            let due = project(row.due_at.map(from_db_time).unwrap_or(t));
             let late = deadline::working_time_between(cal, t, due) < cal.settings().day_length();
             let apology = Apology {
                 reason,
@@ -1068,18 +1219,8 @@ pub fn act(
             .with_extra("state", from.as_str())
             .with_extra("allowed_actions", json!(allowed_actions(from, p.role))));
         }
-        if p.role.needs_unit() {
-            let procedure = load_procedure(conn, &row.procedure_id)?;
-            let unit = row.current_unit.clone().or_else(|| {
-                procedure
-                    .definition
-                    .steps
-                    .first()
-                    .map(|s| s.unit_code.clone())
-            });
-            if unit.is_none() || unit != p.unit_code {
-                return Err(AppError::forbidden("The dossier is not in your unit."));
-            }
+        if p.role.needs_unit() && holding_unit(&row) != p.unit_code.as_deref() {
+            return Err(AppError::forbidden("The dossier is not in your unit."));
         }
         if t < from_db_time(row.last_event_at) {
             return Err(AppError::invalid_field(
@@ -1137,6 +1278,46 @@ pub fn act(
                 due_at: row.due_at,
             },
         )?;
+        let def = &procedure.definition;
+        let event = match action {
+            Action::AskCompletion => Some(Event::CompletionAsked),
+            Action::Refuse => Some(Event::Refused),
+            Action::RequestSupplement => Some(Event::SupplementRequested),
+            Action::Apologize => Some(Event::Apology),
+            Action::Approve | Action::Reject => Some(Event::Resolved),
+            Action::Deliver => Some(Event::Delivered),
+            _ => None,
+        };
+        if let Some(event) = event {
+            let items: Vec<String> = req
+                .items
+                .iter()
+                .flatten()
+                .filter_map(|c| def.item(c).map(|i| i.name.clone()))
+                .collect();
+            let extra = json!({
+                "reasons": req.reasons.as_ref().map(Reasons::list).unwrap_or_default(),
+                "items": items,
+                "applicant_deadline": req.applicant_deadline.map(|t| ctx.fmt(Some(to_db_time(t.to_utc())))),
+                "new_due_at": ctx.fmt(row.due_at_current),
+                "outcome": row.outcome,
+                "result_reference": row.result_reference,
+                "delivery_method": row.delivery_method,
+            });
+            ctx.notify_applicant(conn, &row, def, event, extra)?;
+        }
+        if action == Action::Accept {
+            ctx.notify_applicant(
+                conn,
+                &row,
+                def,
+                Event::Received,
+                json!({"lookup_key": "(xem Giấy tiếp nhận)"}),
+            )?;
+        }
+        if let Some(step) = &fx.step {
+            ctx.notify_unit(conn, &row, def, step)?;
+        }
         tracing::info!(dossier.code = %row.code, action = action.as_str(), dossier.state = to.as_str(), "dossier action");
         view(ctx.cal, &row, &procedure, p.role, ctx.now)
     })

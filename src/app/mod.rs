@@ -3,6 +3,7 @@
 pub mod calendar;
 pub mod demo;
 pub mod dossiers;
+pub mod notifications;
 pub mod procedures;
 pub mod units;
 pub mod users;
@@ -23,6 +24,10 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub clock: Clock,
     pub calendar: Arc<calendar::CalendarCache>,
+    pub templates: Arc<crate::notify::Templates>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether `smtp.url` is set (emails are still written to the outbox when it is not).
+    pub mail_enabled: bool,
 }
 
 impl AppState {

@@ -24,6 +24,7 @@ pub struct DossierRow {
     pub applicant: String,
     pub applicant_name: String,
     pub applicant_id_number: Option<String>,
+    pub search_text: String,
     pub components: String,
     pub note: String,
     pub lookup_key_hash: String,
@@ -268,21 +269,20 @@ pub fn list(
             q = q.filter(dossiers::received_at.lt(t));
         }
         if let Some(text) = &f.q {
-            let pattern = format!("%{}%", text.replace(['%', '_'], ""));
-            q = q.filter(
-                dossiers::code
-                    .like(pattern.clone())
-                    .or(dossiers::applicant_name.like(pattern.clone()))
-                    .or(dossiers::applicant_id_number.like(pattern)),
-            );
+            let pattern = format!("%{}%", text.trim().to_lowercase().replace(['%', '_'], ""));
+            q = q.filter(dossiers::search_text.like(pattern));
         }
         if let Some(u) = &f.visible_to_unit {
             let through = dossier_units::table
                 .filter(dossier_units::unit_code.eq(u.clone()))
                 .select(dossier_units::dossier_id);
+            // Held by the unit (before the first transfer: the procedure's unit) or passed through it.
             q = q.filter(
                 dossiers::current_unit
                     .eq(u.clone())
+                    .or(dossiers::current_unit
+                        .is_null()
+                        .and(dossiers::unit_code.eq(u.clone())))
                     .or(dossiers::id.eq_any(through)),
             );
         }
@@ -309,6 +309,24 @@ pub fn list_open_with_clock(conn: &mut DbConnection) -> QueryResult<Vec<DossierR
             "withdrawal_requested",
         ]))
         .filter(dossiers::clock_started_at.is_not_null())
+        .select(DossierRow::as_select())
+        .load(conn)
+}
+
+/// Running dossiers whose dossier or step due time is at or before `threshold` (the watcher).
+pub fn list_running_due_before(
+    conn: &mut DbConnection,
+    threshold: NaiveDateTime,
+) -> QueryResult<Vec<DossierRow>> {
+    dossiers::table
+        .filter(dossiers::state.eq_any(RUNNING_STATES))
+        .filter(
+            dossiers::due_at
+                .le(threshold)
+                .or(dossiers::step_due_at.le(threshold)),
+        )
+        .order(dossiers::due_at)
+        .limit(5000)
         .select(DossierRow::as_select())
         .load(conn)
 }

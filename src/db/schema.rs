@@ -97,6 +97,7 @@ diesel::table! {
         applicant -> Text,
         applicant_name -> Text,
         applicant_id_number -> Nullable<Text>,
+        search_text -> Text,
         components -> Text,
         note -> Text,
         lookup_key_hash -> Text,
@@ -187,3 +188,26 @@ diesel::joinable!(dossiers -> procedures (procedure_id));
 diesel::joinable!(dossier_events -> dossiers (dossier_id));
 diesel::joinable!(dossier_units -> dossiers (dossier_id));
 diesel::allow_tables_to_appear_in_same_query!(procedures, dossiers, dossier_events, dossier_units);
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        event -> Text,
+        dossier_id -> Nullable<Text>,
+        dossier_code -> Nullable<Text>,
+        recipient -> Text,
+        language -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        idempotency_key -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}

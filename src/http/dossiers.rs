@@ -9,7 +9,30 @@ use crate::app::dossiers::{
     self, ActionRequest, CreateDossierRequest, CreatedDossier, Ctx, Dossier, HistoryRow, ListQuery,
 };
 use crate::app::users::Principal;
+use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, Problem};
+
+/// Runs a dossier use case on the blocking pool with the current calendar and clock.
+async fn with_ctx<T: Send + 'static>(
+    state: &web::Data<AppState>,
+    principal: Principal,
+    f: impl FnOnce(&mut DbConnection, &Ctx) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let app = state.get_ref().clone();
+    let now = app.clock.now();
+    state
+        .run(move |conn| {
+            let cal = app.calendar.current(conn)?;
+            let ctx = Ctx {
+                state: &app,
+                cal: &cal,
+                principal: &principal,
+                now,
+            };
+            f(conn, &ctx)
+        })
+        .await
+}
 
 fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
@@ -40,22 +63,11 @@ pub async fn create_dossier(
             "Idempotency-Key must be 1–200 characters.",
         ));
     }
-    let now = state.clock.now();
-    let agency = state.settings.agency.code.clone();
-    let cache = state.calendar.clone();
     let random: [u8; 6] = rand::random();
-    let (status, value) = state
-        .run(move |conn| {
-            let cal = cache.current(conn)?;
-            let ctx = Ctx {
-                cal: &cal,
-                agency_code: &agency,
-                principal: &principal,
-                now,
-            };
-            dossiers::create(conn, &ctx, &body, key.as_deref(), random)
-        })
-        .await?;
+    let (status, value) = with_ctx(&state, principal, move |conn, ctx| {
+        dossiers::create(conn, ctx, &body, key.as_deref(), random)
+    })
+    .await?;
     let code = value["code"].as_str().unwrap_or_default().to_owned();
     let version = value["version"].as_i64().unwrap_or(1);
     Ok(HttpResponse::build(
@@ -75,21 +87,10 @@ pub async fn list_dossiers(
     principal: Principal,
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now();
-    let cache = state.calendar.clone();
-    let agency = state.settings.agency.code.clone();
-    let page = state
-        .run(move |conn| {
-            let cal = cache.current(conn)?;
-            let ctx = Ctx {
-                cal: &cal,
-                agency_code: &agency,
-                principal: &principal,
-                now,
-            };
-            dossiers::list(conn, &ctx, &q)
-        })
-        .await?;
+    let page = with_ctx(&state, principal, move |conn, ctx| {
+        dossiers::list(conn, ctx, &q)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -101,21 +102,10 @@ pub async fn get_dossier(
     principal: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now();
-    let cache = state.calendar.clone();
-    let agency = state.settings.agency.code.clone();
-    let dossier = state
-        .run(move |conn| {
-            let cal = cache.current(conn)?;
-            let ctx = Ctx {
-                cal: &cal,
-                agency_code: &agency,
-                principal: &principal,
-                now,
-            };
-            dossiers::get(conn, &ctx, &path)
-        })
-        .await?;
+    let dossier = with_ctx(&state, principal, move |conn, ctx| {
+        dossiers::get(conn, ctx, &path)
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(dossier.version))
         .json(dossier))
@@ -151,21 +141,10 @@ pub async fn perform_action(
         ),
     };
     let (code, action) = path.into_inner();
-    let now = state.clock.now();
-    let cache = state.calendar.clone();
-    let agency = state.settings.agency.code.clone();
-    let dossier = state
-        .run(move |conn| {
-            let cal = cache.current(conn)?;
-            let ctx = Ctx {
-                cal: &cal,
-                agency_code: &agency,
-                principal: &principal,
-                now,
-            };
-            dossiers::act(conn, &ctx, &code, &action, &body, if_match)
-        })
-        .await?;
+    let dossier = with_ctx(&state, principal, move |conn, ctx| {
+        dossiers::act(conn, ctx, &code, &action, &body, if_match)
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(dossier.version))
         .json(dossier))
@@ -179,20 +158,9 @@ pub async fn dossier_history(
     principal: Principal,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let now = state.clock.now();
-    let cache = state.calendar.clone();
-    let agency = state.settings.agency.code.clone();
-    let rows = state
-        .run(move |conn| {
-            let cal = cache.current(conn)?;
-            let ctx = Ctx {
-                cal: &cal,
-                agency_code: &agency,
-                principal: &principal,
-                now,
-            };
-            dossiers::history(conn, &ctx, &path)
-        })
-        .await?;
+    let rows = with_ctx(&state, principal, move |conn, ctx| {
+        dossiers::history(conn, ctx, &path)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(rows))
 }

@@ -6,6 +6,7 @@ mod auth;
 mod calendar;
 mod dossiers;
 mod json;
+mod notifications;
 pub mod openapi;
 mod ops;
 mod problem;
@@ -79,6 +80,8 @@ route_table! {
     get    "/api/v1/dossiers/{code}"         => dossiers::get_dossier,     Access::Roles(STAFF);
     post   "/api/v1/dossiers/{code}/actions/{action}" => dossiers::perform_action, Access::Roles(ACTORS);
     get    "/api/v1/dossiers/{code}/history" => dossiers::dossier_history, Access::Roles(STAFF);
+
+    get    "/api/v1/notifications"           => notifications::list_notifications, Access::Roles(&[Role::Admin, Role::Viewer]);
 }
 
 /// Builds the application for one worker.
@@ -96,6 +99,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
 /// Binds and returns the server (not yet awaited). Tests pass a listener on 127.0.0.1:0.
 pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
     let metrics = actix_web_prom::PrometheusMetricsBuilder::new("motcua")
+        .registry(state.metrics.registry.clone())
         .endpoint("/metrics")
         .mask_unmatched_patterns("UNKNOWN")
         .exclude_regex("^/docs")

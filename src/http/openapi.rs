@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem, SecurityRequirement};
 
-use super::{Access, ROUTES, admin, auth, calendar, dossiers, ops, procedures};
+use super::{Access, ROUTES, admin, auth, calendar, dossiers, notifications, ops, procedures};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,7 @@ use super::{Access, ROUTES, admin, auth, calendar, dossiers, ops, procedures};
         dossiers::get_dossier,
         dossiers::perform_action,
         dossiers::dossier_history,
+        notifications::list_notifications,
     ),
     components(schemas(crate::error::Problem))
 )]

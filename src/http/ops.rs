@@ -22,6 +22,8 @@ pub struct Readiness {
     /// Whether this year and next year (local) have calendar data. Informational: a missing
     /// year does not make the service unready, but due times in it count weekends only.
     pub calendar: CalendarCheck,
+    /// Email: `on` (smtp.url set) or `off` (notifications stay pending in the outbox).
+    pub mail: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,6 +114,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         database,
         migrations,
         calendar,
+        mail: if state.mail_enabled { "on" } else { "off" },
     };
     if ready {
         HttpResponse::Ok().json(body)

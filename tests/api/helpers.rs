@@ -204,6 +204,7 @@ pub struct TestApp {
     pub clock: Clock,
     pub admin_token: String,
     handle: ServerHandle,
+    workers: Option<tokio::sync::watch::Sender<bool>>,
     pub db: TestDb,
 }
 
@@ -250,6 +251,7 @@ impl TestApp {
             clock,
             admin_token: String::new(),
             handle,
+            workers: None,
             db,
         };
         app.admin_token = app.login("admin", ADMIN_PASSWORD).await;
@@ -258,6 +260,26 @@ impl TestApp {
 
     pub async fn stop(self) {
         self.handle.stop(true).await;
+    }
+
+    /// Starts the outbox worker and the due-time watcher, as `serve` does.
+    pub fn start_workers(&mut self) {
+        let (stop, _handles) = motcua::startup::spawn_workers(&self.state).expect("workers");
+        self.workers = Some(stop);
+    }
+
+    /// An app whose mail goes to `smtp_url`, retrying fast, with its workers running.
+    pub async fn spawn_mail(backend: Backend, smtp_url: &str) -> Self {
+        let url = smtp_url.to_owned();
+        let mut app = Self::spawn_with(backend, move |s| {
+            s.smtp.url = Some(SecretString::from(url));
+            s.smtp.retry_base_ms = 200;
+            s.smtp.poll_interval_ms = 50;
+            s.smtp.timeout_seconds = 2;
+        })
+        .await;
+        app.start_workers();
+        app
     }
 
     pub async fn request(

@@ -4,12 +4,15 @@
 
 mod helpers;
 
+mod actions;
 mod auth;
 mod calendar;
 mod cli;
 mod dossiers;
 mod errors;
 mod migrations;
+mod notifications;
 mod ops;
 mod roles;
+mod smtp;
 mod users;

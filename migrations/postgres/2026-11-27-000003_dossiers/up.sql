@@ -30,6 +30,8 @@ CREATE TABLE dossiers (
     applicant TEXT NOT NULL,
     applicant_name TEXT NOT NULL,
     applicant_id_number TEXT,
+    -- Code, applicant name and identity number folded to lower case (the list's `q`).
+    search_text TEXT NOT NULL,
     components TEXT NOT NULL,
     note TEXT NOT NULL,
     lookup_key_hash TEXT NOT NULL,

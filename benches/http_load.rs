@@ -1,0 +1,213 @@
+//! Load benchmark over real HTTP: receipts per second and actions per second, with the
+//! server and the load sharing this machine's cores.
+//!
+//! `cargo bench --bench http_load` (SQLite in a temp folder), or with
+//! `BENCH_DATABASE_URL=postgres://…/postgres` (a scratch database is created and dropped).
+//! `BENCH_REQUESTS` (default 4000) and `BENCH_CONCURRENCY` (default 32) tune it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use motcua::app::users::{self, CreateUserRequest};
+use motcua::auth::Role;
+use motcua::clock::Clock;
+use motcua::config::Settings;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Db {
+    url: String,
+    drop_pg: Option<(String, String)>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.drop_pg
+            && let Ok(mut c) = PgConnection::establish(admin)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut c);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn database() -> Db {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let dir = std::env::temp_dir().join(format!("motcua-bench-{id}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    match std::env::var("BENCH_DATABASE_URL") {
+        Ok(admin) => {
+            let name = format!("motcua_bench_{id}");
+            let mut c = PgConnection::establish(&admin).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .unwrap();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(b, _)| b)
+                .to_owned();
+            Db {
+                url: format!("{base}/{name}"),
+                drop_pg: Some((admin, name)),
+                dir,
+            }
+        }
+        Err(_) => Db {
+            url: format!("sqlite://{}", dir.join("bench.db").display()),
+            drop_pg: None,
+            dir,
+        },
+    }
+}
+
+struct Stats {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    failures: usize,
+}
+
+impl Stats {
+    fn report(&mut self, what: &str) {
+        self.latencies.sort();
+        let n = self.latencies.len();
+        let pct = |p: f64| self.latencies[((n as f64 * p) as usize).min(n - 1)];
+        println!(
+            "{what:<28} {n:>6} requests  {:>8.0} req/s  p50 {:>6.1} ms  p99 {:>6.1} ms  failures {}",
+            n as f64 / self.elapsed.as_secs_f64(),
+            pct(0.50).as_secs_f64() * 1e3,
+            pct(0.99).as_secs_f64() * 1e3,
+            self.failures
+        );
+    }
+}
+
+/// Sends `bodies.len()` POSTs with at most `concurrency` in flight.
+async fn run(
+    client: &awc::Client,
+    token: &str,
+    requests: Vec<(String, Value)>,
+    concurrency: usize,
+) -> (Stats, Vec<Value>) {
+    use futures_util::StreamExt;
+    let start = Instant::now();
+    let results: Vec<(Duration, bool, Value)> = futures_util::stream::iter(requests)
+        .map(|(url, body)| async move {
+            let t = Instant::now();
+            let mut r = client
+                .post(url)
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .send_json(&body)
+                .await
+                .unwrap();
+            let ok = r.status().is_success();
+            let v: Value = r.json().limit(1 << 20).await.unwrap_or(Value::Null);
+            (t.elapsed(), ok, v)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = start.elapsed();
+    let failures = results.iter().filter(|r| !r.1).count();
+    let latencies = results.iter().map(|r| r.0).collect();
+    (
+        Stats {
+            latencies,
+            elapsed,
+            failures,
+        },
+        results.into_iter().map(|r| r.2).collect(),
+    )
+}
+
+fn main() {
+    let requests = env_usize("BENCH_REQUESTS", 4000);
+    let concurrency = env_usize("BENCH_CONCURRENCY", 32);
+    let db = database();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut settings = Settings::load_unvalidated(&root.join("config"), "bench").unwrap();
+    settings.database.url = SecretString::from(db.url.clone());
+    settings.auth.jwt_secret = Some(SecretString::from(
+        "bench-secret-bench-secret-bench-secret!!".to_owned(),
+    ));
+    settings.calendar.data_dir = root.join("config/calendars");
+    settings.server.workers = 2;
+    settings.validate().unwrap();
+    let backend = if db.drop_pg.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let state = motcua::startup::build_state(settings, Clock::System).unwrap();
+    {
+        let mut conn = state.pool.get().unwrap();
+        users::create_user(
+            &mut conn,
+            &CreateUserRequest {
+                username: "admin".into(),
+                password: "bench-admin-password".into(),
+                full_name: String::new(),
+                email: None,
+                role: Role::Admin,
+                unit_code: None,
+                active: true,
+            },
+            Clock::System.now(),
+        )
+        .unwrap();
+        motcua::app::demo::load(&mut conn, &state).unwrap();
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server_state = state.clone();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new()
+            .block_on(async move { motcua::http::server(server_state, listener).unwrap().await })
+    });
+    actix_web::rt::System::new().block_on(async move {
+        let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
+        let login = |user: &'static str, pw: &'static str| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                let mut r = client
+                    .post(format!("{base}/api/v1/auth/login"))
+                    .send_json(&json!({"username": user, "password": pw}))
+                    .await
+                    .unwrap();
+                let v: Value = r.json().await.unwrap();
+                v["access_token"].as_str().unwrap().to_owned()
+            }
+        };
+        let clerk = login("clerk", "motcua-clerk").await;
+        let admin = login("admin", "motcua-admin").await;
+        // Procedure 1.009662 (three working days, two required items) from the demo data.
+        let body = json!({
+            "procedure_code": "1.009662", "channel": "direct",
+            "applicant": {"kind": "organisation", "name": "Công ty Tải Thử", "id_number": "0100000001"},
+            "components": [{"item_code": "TP01", "kind": "original"}, {"item_code": "TP02", "kind": "original"}]
+        });
+        println!("backend {backend}, {requests} requests per scenario, concurrency {concurrency}");
+        let receipts = (0..requests).map(|_| (format!("{base}/api/v1/dossiers"), body.clone())).collect();
+        let (mut stats, created) = run(&client, &clerk, receipts, concurrency).await;
+        stats.report("POST /dossiers (receipt)");
+        let codes: Vec<String> = created.iter().filter_map(|v| v["code"].as_str().map(str::to_owned)).collect();
+        let transfers = codes
+            .iter()
+            .map(|c| (format!("{base}/api/v1/dossiers/{c}/actions/transfer"), json!({})))
+            .collect();
+        let (mut stats, _) = run(&client, &admin, transfers, concurrency).await;
+        stats.report("POST …/actions/transfer");
+    });
+    drop(state);
+    drop(db);
+}

@@ -1,0 +1,82 @@
+//! The outbox as staff see it (`GET /api/v1/notifications`).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::outbox::{self, OutboxRow};
+use crate::db::{DbConnection, from_db_time};
+use crate::error::{AppResult, FieldErrors};
+
+use super::{Page, PageRequest};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: String,
+    pub event: String,
+    pub dossier: Option<String>,
+    pub to: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub message_id: String,
+}
+
+impl From<OutboxRow> for Notification {
+    fn from(r: OutboxRow) -> Self {
+        Notification {
+            id: r.id,
+            event: r.event,
+            dossier: r.dossier_code,
+            to: r.recipient,
+            subject: r.subject,
+            status: r.status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            next_attempt_at: from_db_time(r.next_attempt_at),
+            created_at: from_db_time(r.created_at),
+            sent_at: r.sent_at.map(from_db_time),
+            message_id: r.message_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NotificationQuery {
+    /// Dossier code.
+    pub dossier: Option<String>,
+    /// `pending`, `sending`, `sent` or `failed`.
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+pub fn list(conn: &mut DbConnection, q: &NotificationQuery) -> AppResult<Page<Notification>> {
+    let page = PageRequest::new(q.page, q.per_page)?;
+    let mut errors = FieldErrors::default();
+    if let Some(s) = &q.status {
+        errors.check(
+            matches!(s.as_str(), "pending" | "sending" | "sent" | "failed"),
+            "status",
+            "must be pending, sending, sent or failed",
+        );
+    }
+    errors.into_result()?;
+    let (rows, total) = outbox::list(
+        conn,
+        q.dossier.as_deref(),
+        q.status.as_deref(),
+        page.offset(),
+        page.per_page,
+    )?;
+    Ok(Page {
+        items: rows.into_iter().map(Notification::from).collect(),
+        total,
+        page: page.page,
+        per_page: page.per_page,
+    })
+}
