@@ -82,6 +82,9 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
     let metrics = crate::metrics::Metrics::new().map_err(|e| StartError::Other(e.to_string()))?;
     Ok(AppState {
         mail_enabled: settings.smtp.url.is_some(),
+        lookup_limiter: Arc::new(crate::app::public::RateLimiter::new(
+            settings.public.lookup_per_minute,
+        )),
         templates: Arc::new(templates),
         metrics: Arc::new(metrics),
         calendar: Arc::new(calendar::CalendarCache::new(working_time)),

@@ -390,8 +390,13 @@ pub struct HistoryRow {
     pub details: Value,
 }
 
+/// A stored time in the agency's zone, to the second (what people read and forms print).
 fn local(tz: Tz, t: Option<chrono::NaiveDateTime>) -> Option<DateTime<FixedOffset>> {
-    t.map(|t| from_db_time(t).with_timezone(&tz).fixed_offset())
+    use chrono::{DurationRound, TimeDelta};
+    t.map(|t| {
+        let t = from_db_time(t).with_timezone(&tz).fixed_offset();
+        t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t)
+    })
 }
 
 fn parse_state(s: &str) -> AppResult<State> {
@@ -504,7 +509,7 @@ fn search_text(code: &str, applicant: &Applicant) -> String {
     .to_lowercase()
 }
 
-fn hash_lookup_key(dossier_code: &str, key: &str) -> String {
+pub fn hash_lookup_key(dossier_code: &str, key: &str) -> String {
     let digest =
         Sha256::digest(format!("{dossier_code}:{}", code::normalise_lookup_key(key)).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -728,6 +733,9 @@ pub fn create(
             resolved_at: None,
             finished_at: None,
             timeliness: None,
+            working_seconds: None,
+            digitised: false,
+            reused: false,
             result_reference: None,
             electronic_result: false,
             paid_online: None,
@@ -1231,6 +1239,13 @@ pub fn act(
         let procedure = load_procedure(conn, &row.procedure_id)?;
         let read_version = row.version;
         let fx = apply(action, &mut row, &procedure.definition, req, ctx, t)?;
+        if matches!(action, Action::Approve | Action::Reject | Action::Stop)
+            && let Some(start) = row.received_at
+        {
+            // Processing time in working time, supplement waits excluded (766 indicator 2.2).
+            let worked = deadline::working_time_between(ctx.cal, from_db_time(start), t);
+            row.working_seconds = Some((worked.num_seconds() - row.supplement_wait_seconds).max(0));
+        }
         let previous = row
             .state_before_withdrawal
             .as_deref()

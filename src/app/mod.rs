@@ -5,6 +5,8 @@ pub mod demo;
 pub mod dossiers;
 pub mod notifications;
 pub mod procedures;
+pub mod public;
+pub mod reports;
 pub mod units;
 pub mod users;
 
@@ -28,6 +30,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Whether `smtp.url` is set (emails are still written to the outbox when it is not).
     pub mail_enabled: bool,
+    /// `public.lookup_per_minute` per client address.
+    pub lookup_limiter: Arc<public::RateLimiter>,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod dossiers;
 pub mod outbox;
 pub mod procedures;
+pub mod reports;
 pub mod schema;
 pub mod units;
 pub mod users;

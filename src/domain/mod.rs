@@ -5,4 +5,5 @@ pub mod code;
 pub mod deadline;
 pub mod procedure;
 pub mod state;
+pub mod stats;
 pub mod timeliness;

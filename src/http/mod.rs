@@ -11,6 +11,8 @@ pub mod openapi;
 mod ops;
 mod problem;
 mod procedures;
+mod public;
+mod reports;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, from_fn};
@@ -32,6 +34,8 @@ const ADMIN: &[Role] = &[Role::Admin];
 /// Who creates dossiers: counter clerks, the online portal, admins (back-entry).
 const INTAKE: &[Role] = &[Role::Admin, Role::Clerk, Role::Portal];
 /// Who performs actions; each action's own roles (design §4) are checked by the use case.
+/// Who pulls statistics.
+const REPORTERS: &[Role] = &[Role::Admin, Role::Leader, Role::Viewer];
 const ACTORS: &[Role] = &[Role::Admin, Role::Clerk, Role::Officer, Role::Leader];
 
 /// Declares every API route once: method, path, who may call it, handler. The access column is
@@ -82,6 +86,13 @@ route_table! {
     get    "/api/v1/dossiers/{code}/history" => dossiers::dossier_history, Access::Roles(STAFF);
 
     get    "/api/v1/notifications"           => notifications::list_notifications, Access::Roles(&[Role::Admin, Role::Viewer]);
+
+    get    "/api/v1/public/lookup"           => public::lookup,       Access::Public;
+    get    "/tra-cuu"                        => public::lookup_page,  Access::Public;
+
+    get    "/api/v1/reports/bieu-06"         => reports::bieu06,      Access::Roles(REPORTERS);
+    get    "/api/v1/reports/indicators"      => reports::indicators,  Access::Roles(REPORTERS);
+    get    "/api/v1/reports/queue"           => reports::queue,       Access::Roles(STAFF);
 }
 
 /// Builds the application for one worker.

@@ -7,7 +7,10 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem, SecurityRequirement};
 
-use super::{Access, ROUTES, admin, auth, calendar, dossiers, notifications, ops, procedures};
+use super::{
+    Access, ROUTES, admin, auth, calendar, dossiers, notifications, ops, procedures, public,
+    reports,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,6 +46,11 @@ use super::{Access, ROUTES, admin, auth, calendar, dossiers, notifications, ops,
         dossiers::perform_action,
         dossiers::dossier_history,
         notifications::list_notifications,
+        public::lookup,
+        public::lookup_page,
+        reports::bieu06,
+        reports::indicators,
+        reports::queue,
     ),
     components(schemas(crate::error::Problem))
 )]

@@ -8,7 +8,7 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use crate::error::{AppError, PROBLEM_JSON};
+use crate::error::AppError;
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _| {
@@ -44,12 +44,14 @@ pub async fn problem_fallback(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let res = next.call(req).await?;
     let status = res.status();
-    let is_problem = res
+    // actix's own errors come as text/plain or with no body type; pages (HTML) and problem
+    // documents are left as they are.
+    let plain = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if (status.is_client_error() || status.is_server_error()) && !is_problem {
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if (status.is_client_error() || status.is_server_error()) && plain {
         let err = AppError::new(
             status,
             "http.error",

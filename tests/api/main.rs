@@ -13,6 +13,7 @@ mod errors;
 mod migrations;
 mod notifications;
 mod ops;
+mod reports;
 mod roles;
 mod smtp;
 mod users;

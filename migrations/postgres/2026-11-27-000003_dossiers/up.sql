@@ -57,6 +57,12 @@ CREATE TABLE dossiers (
     resolved_at TIMESTAMP,
     finished_at TIMESTAMP,
     timeliness TEXT,
+    -- Working time from receipt to the end of processing, supplement waits excluded (766: 2.2).
+    working_seconds BIGINT,
+    -- Every component that must be digitised has a file (Thông tư 01/2023); set by uploads.
+    digitised BOOLEAN NOT NULL DEFAULT FALSE,
+    -- At least one component reuses a file of an earlier dossier (766: 4.3).
+    reused BOOLEAN NOT NULL DEFAULT FALSE,
     result_reference TEXT,
     electronic_result BOOLEAN NOT NULL DEFAULT FALSE,
     paid_online BOOLEAN,
@@ -71,6 +77,7 @@ CREATE TABLE dossiers (
 CREATE INDEX dossiers_state_due ON dossiers (state, due_at);
 CREATE INDEX dossiers_current_unit ON dossiers (current_unit, state);
 CREATE INDEX dossiers_received_at ON dossiers (received_at);
+CREATE INDEX dossiers_finished_at ON dossiers (finished_at);
 CREATE INDEX dossiers_procedure ON dossiers (procedure_code);
 CREATE INDEX dossiers_applicant_id ON dossiers (applicant_id_number);
 

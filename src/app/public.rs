@@ -1,0 +1,148 @@
+//! The applicant's status lookup: dossier code + lookup key, minimal fields, rate limited.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::dossiers::{self as store};
+use crate::db::{DbConnection, from_db_time, procedures};
+use crate::domain::state::State;
+use crate::error::{AppError, AppResult};
+
+use super::dossiers::lookup_key_matches;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcedureName {
+    pub code: String,
+    pub name: String,
+}
+
+/// What anyone holding the code and the key may see: no personal data but a masked name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicStatus {
+    pub code: String,
+    pub procedure: ProcedureName,
+    pub state: State,
+    pub status_label: &'static str,
+    pub received_at: Option<DateTime<FixedOffset>>,
+    pub due_at_current: Option<DateTime<FixedOffset>>,
+    pub resolved_at: Option<DateTime<FixedOffset>>,
+    pub delivered_at: Option<DateTime<FixedOffset>>,
+    pub applicant_masked: String,
+}
+
+/// "Công ty TNHH Minh Long" → "C*** t* T*** M*** L***": recognisable to its owner only.
+pub fn mask_name(name: &str) -> String {
+    name.split_whitespace()
+        .map(|w| {
+            let mut chars = w.chars();
+            let first = chars.next().map(String::from).unwrap_or_default();
+            first + &"*".repeat(chars.count())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn not_found() -> AppError {
+    AppError::not_found("lookup.not_found", "No dossier with this code and key.")
+}
+
+pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResult<PublicStatus> {
+    let row = store::find_by_code(conn, code.trim())?;
+    // An unknown code costs the same hash as a wrong key, so timing does not tell them apart.
+    let matches = match &row {
+        Some(r) => lookup_key_matches(r, key),
+        None => {
+            let _ = super::dossiers::hash_lookup_key(code, key);
+            false
+        }
+    };
+    let Some(row) = row.filter(|_| matches) else {
+        return Err(not_found());
+    };
+    let state: State = row
+        .state
+        .parse()
+        .map_err(|e| AppError::internal(format!("{e}")))?;
+    let procedure = procedures::find_by_id(conn, &row.procedure_id)?
+        .ok_or_else(|| AppError::internal("procedure version"))?;
+    let local = |t: Option<chrono::NaiveDateTime>| {
+        t.map(|t| from_db_time(t).with_timezone(&tz).fixed_offset())
+    };
+    Ok(PublicStatus {
+        code: row.code.clone(),
+        procedure: ProcedureName {
+            code: procedure.code,
+            name: procedure.name,
+        },
+        state,
+        status_label: state.label_vi(),
+        received_at: local(row.received_at),
+        due_at_current: local(row.due_at_current),
+        resolved_at: local(row.resolved_at),
+        delivered_at: local(row.delivered_at),
+        applicant_masked: mask_name(&row.applicant_name),
+    })
+}
+
+/// A fixed one-minute window per client address. Per instance: behind several instances the
+/// effective limit is the setting times the instance count.
+pub struct RateLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        RateLimiter {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// `Ok` when allowed, else the seconds until the window opens again.
+    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
+        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let entry = map.entry(client).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        if entry.1 >= self.per_minute {
+            let wait = Duration::from_secs(60).saturating_sub(now.duration_since(entry.0));
+            return Err(wait.as_secs().max(1));
+        }
+        entry.1 += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_masked_word_by_word() {
+        assert_eq!(mask_name("Công ty TNHH Minh Long"), "C** t* T*** M*** L***");
+        assert_eq!(mask_name("Nguyễn Văn An"), "N***** V** A*");
+    }
+
+    #[test]
+    fn the_window_refuses_past_the_limit_then_reopens() {
+        let rl = RateLimiter::new(2);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let t = Instant::now();
+        assert!(rl.check(ip, t).is_ok() && rl.check(ip, t).is_ok());
+        assert!(rl.check(ip, t + Duration::from_secs(1)).is_err());
+        assert!(rl.check("127.0.0.2".parse().unwrap(), t).is_ok());
+        assert!(rl.check(ip, t + Duration::from_secs(61)).is_ok());
+    }
+}
