@@ -9,8 +9,6 @@
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
-use motcua::app::users::{self, CreateUserRequest};
-use motcua::auth::Role;
 use motcua::clock::Clock;
 use motcua::config::Settings;
 use secrecy::SecretString;
@@ -150,20 +148,6 @@ fn main() {
     let state = motcua::startup::build_state(settings, Clock::System).unwrap();
     {
         let mut conn = state.pool.get().unwrap();
-        users::create_user(
-            &mut conn,
-            &CreateUserRequest {
-                username: "admin".into(),
-                password: "bench-admin-password".into(),
-                full_name: String::new(),
-                email: None,
-                role: Role::Admin,
-                unit_code: None,
-                active: true,
-            },
-            Clock::System.now(),
-        )
-        .unwrap();
         motcua::app::demo::load(&mut conn, &state).unwrap();
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
