@@ -29,7 +29,14 @@ enum Command {
     /// Run pending migrations and exit.
     Migrate,
     /// Load demo data: units, one user per role, sample procedures, dossiers in every state.
-    Demo,
+    Demo {
+        /// Also generate this many synthetic dossiers (report benchmarks).
+        #[arg(long)]
+        dossiers: Option<usize>,
+        /// The year the synthetic dossiers are received in.
+        #[arg(long, default_value_t = 2025)]
+        year: i32,
+    },
     /// Load or update data from a file.
     Import {
         #[command(subcommand)]
@@ -87,10 +94,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("{ran} migration(s) applied");
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { dossiers, year } => {
             let state = startup::build_state(settings, Clock::System)?;
             let mut conn = state.pool.get()?;
             println!("{}", motcua::app::demo::load(&mut conn, &state)?);
+            if let Some(n) = dossiers {
+                let started = std::time::Instant::now();
+                let made = motcua::app::demo::generate_dossiers(&mut conn, &state, n, year)?;
+                println!(
+                    "generated {made} dossiers in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             Ok(())
         }
         Command::Import {

@@ -204,3 +204,127 @@ fn dossiers_in_every_state(
     }
     Ok(made)
 }
+
+/// `motcua demo --dossiers N`: fills the database with `n` synthetic dossiers received over
+/// `year` (and the two months before it), in a realistic mix of channels, states and
+/// timeliness, for report benchmarks. Rows are written in multi-row INSERTs of generated
+/// literals (no user input), so a million rows take about a minute; they carry no history.
+pub fn generate_dossiers(
+    conn: &mut DbConnection,
+    state: &AppState,
+    n: usize,
+    year: i32,
+) -> AppResult<usize> {
+    use crate::db::to_db_time;
+    use crate::domain::deadline::{self, Duration};
+    use crate::domain::timeliness;
+    use chrono::TimeZone;
+
+    let cal = state.calendar.current(conn)?;
+    let tz = cal.settings().timezone();
+    let defs = parse_procedures(PROCEDURES_JSON)?;
+    let mut versions = Vec::new();
+    for d in &defs {
+        let p = procedures::get(conn, &d.code)
+            .map_err(|_| AppError::validation("demo.no_procedures", "run `motcua demo` first"))?;
+        versions.push(p);
+    }
+    let start = tz
+        .with_ymd_and_hms(year, 1, 1, 0, 0, 0)
+        .earliest()
+        .ok_or_else(|| AppError::invalid_field("year", "out of range"))?
+        .to_utc()
+        - chrono::Duration::days(60);
+    let span = 425 * 24 * 3600;
+    let now = state.clock.now();
+    let ts = |t: chrono::DateTime<chrono::Utc>| {
+        format!("'{}'", to_db_time(t).format("%Y-%m-%d %H:%M:%S%.6f"))
+    };
+    let opt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("NULL".to_owned(), ts);
+    let mut written = 0;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let mut values = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            let r: u64 = rand::random();
+            let p = &versions[i % versions.len()];
+            let def = &p.definition;
+            let received = start + chrono::Duration::seconds((r % span) as i64);
+            let online = r % 10 < 4;
+            let duration: Duration = def.duration_for(online);
+            let due = deadline::due(&cal, received, duration);
+            let length = (due.due_at - due.effective_start).num_seconds().max(3600);
+            // 80 % finished, at 30 %–130 % of the allowed time; 3 % stopped; the rest open.
+            let roll = (r >> 8) % 100;
+            let finish = received
+                + chrono::Duration::seconds(length * (30 + ((r >> 16) % 100) as i64) / 100);
+            let (st, finished) = match roll {
+                0..=2 if finish < now => ("stopped", Some(finish)),
+                3..=82 if finish < now => (
+                    if (r >> 24).is_multiple_of(4) {
+                        "resolved"
+                    } else {
+                        "delivered"
+                    },
+                    Some(finish),
+                ),
+                _ => (
+                    [
+                        "received",
+                        "processing",
+                        "processing",
+                        "supplement_requested",
+                        "awaiting_payment",
+                    ][((r >> 28) % 5) as usize],
+                    None,
+                ),
+            };
+            let judged = finished.map(|f| timeliness::timeliness(tz, f, due.due_at).as_str());
+            let outcome = match (st, (r >> 32) % 10) {
+                ("resolved" | "delivered", 0) => "'rejected'",
+                ("resolved" | "delivered", _) => "'approved'",
+                _ => "NULL",
+            };
+            let delivered = (st == "delivered").then(|| finish + chrono::Duration::hours(26));
+            let code = format!("BENCH-{year}-{i:07}");
+            let name = format!("Doanh nghiệp mẫu {}", i % 5000);
+            values.push(format!(
+                "('{id}','{code}','{pid}','{pcode}','{field}','{unit}','{st}',{outcome},'{channel}','nd118_2025','{{}}','{name}',NULL,'{search}','[]','','-',\
+                 NULL,{received},{received},0,NULL,{due},{due},NULL,NULL,NULL,NULL,{supp},FALSE,NULL,0,NULL,FALSE,\
+                 {finished},{finished},{timeliness},{working},{digitised},{reused},NULL,{electronic},{paid},{delivered},NULL,{satisfaction},1,{received},{received},{received})",
+                id = uuid::Uuid::new_v4(),
+                pid = p.version_id,
+                pcode = def.code,
+                field = def.field,
+                unit = def.unit_code,
+                channel = if online { "online" } else if r % 10 == 9 { "postal" } else { "direct" },
+                search = format!("{code} {name}").to_lowercase(),
+                received = ts(received),
+                due = ts(due.due_at),
+                supp = i32::from((r >> 40).is_multiple_of(10)),
+                finished = opt(finished),
+                timeliness = judged.map_or("NULL".to_owned(), |t| format!("'{t}'")),
+                working = finished.map_or("NULL".to_owned(), |f| deadline::working_time_between(&cal, received, f).num_seconds().to_string()),
+                digitised = if (r >> 44) % 10 < 7 { "TRUE" } else { "FALSE" },
+                reused = if (r >> 48) % 10 < 2 { "TRUE" } else { "FALSE" },
+                electronic = if outcome == "'approved'" && (r >> 52).is_multiple_of(2) { "TRUE" } else { "FALSE" },
+                paid = if def.fee_vnd > 0 { if (r >> 54).is_multiple_of(3) { "TRUE" } else { "FALSE" } } else { "NULL" },
+                delivered = opt(delivered),
+                satisfaction = if delivered.is_some() { (3 + (r >> 56) % 3).to_string() } else { "NULL".into() },
+            ));
+        }
+        let sql = format!(
+            "INSERT INTO dossiers (id, code, procedure_id, procedure_code, field, unit_code, state, outcome, channel, rule_regime, \
+             applicant, applicant_name, applicant_id_number, search_text, components, note, lookup_key_hash, \
+             submitted_at, received_at, clock_started_at, paused_seconds, paused_at, due_at, due_at_current, current_step, current_unit, \
+             step_started_at, step_due_at, supplement_count, completion_asked, state_before_withdrawal, supplement_wait_seconds, apology, late_apology, \
+             resolved_at, finished_at, timeliness, working_seconds, digitised, reused, result_reference, electronic_result, paid_online, \
+             delivered_at, delivery_method, satisfaction, version, last_event_at, created_at, updated_at) VALUES {}",
+            values.join(",")
+        );
+        crate::db::write_tx(conn, |conn| {
+            diesel::RunQueryDsl::execute(diesel::sql_query(sql), conn)
+        })?;
+        written += chunk.len();
+    }
+    Ok(written)
+}

@@ -131,7 +131,10 @@ mod tests {
 
     #[test]
     fn names_are_masked_word_by_word() {
-        assert_eq!(mask_name("Công ty TNHH Minh Long"), "C*** t* T*** M*** L***");
+        assert_eq!(
+            mask_name("Công ty TNHH Minh Long"),
+            "C*** t* T*** M*** L***"
+        );
         assert_eq!(mask_name("Nguyễn Văn An"), "N***** V** A*");
     }
 

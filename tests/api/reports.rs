@@ -470,3 +470,55 @@ backend_test!(
         assert!((1..=60).contains(&retry));
     }
 );
+
+backend_test!(generated_dossiers_balance_in_every_grouping, |app| {
+    app.clock.set(at("2026-02-01T10:00:00+07:00"));
+    let mut conn = app.state.pool.get().unwrap();
+    motcua::app::demo::load(&mut conn, &app.state).unwrap();
+    assert_eq!(
+        motcua::app::demo::generate_dossiers(&mut conn, &app.state, 1500, 2025).unwrap(),
+        1500
+    );
+    drop(conn);
+    for group in ["none", "field", "procedure", "unit"] {
+        for (from, to) in [
+            ("2025-01-01", "2025-12-31"),
+            ("2025-03-01", "2025-03-31"),
+            ("2025-12-15", "2026-01-31"),
+        ] {
+            let r = app
+                .get(
+                    &format!("/api/v1/reports/bieu-06?from={from}&to={to}&group_by={group}"),
+                    Some(&app.admin_token),
+                )
+                .await
+                .expect(200);
+            let rows = r.body["rows"].as_array().unwrap();
+            let mut sum = [0i64; 12];
+            for row in rows {
+                let c = counts(row);
+                assert_eq!(c[0], c[4] + c[9], "{group} {from}: {row}");
+                for (s, v) in sum.iter_mut().zip(c) {
+                    *s += v;
+                }
+            }
+            assert_eq!(
+                sum,
+                counts(&r.body["total"]),
+                "{group} {from}: rows add up to the total"
+            );
+        }
+    }
+    let year = app
+        .get(
+            "/api/v1/reports/bieu-06?from=2025-01-01&to=2025-12-31",
+            Some(&app.admin_token),
+        )
+        .await
+        .expect(200);
+    let c = counts(&year.body["total"]);
+    assert!(
+        c[0] > 1200 && c[1] > 300 && c[4] > 900 && c[7] > 0,
+        "a realistic mix: {c:?}"
+    );
+});
