@@ -105,6 +105,8 @@ pub struct SmtpSettings {
 pub struct StorageSettings {
     pub dir: PathBuf,
     pub max_upload_bytes: u64,
+    /// Media types accepted, as told from the bytes.
+    pub allowed_media_types: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +137,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("calendar.office_hours")
+                    .with_list_parse_key("storage.allowed_media_types")
                     .try_parsing(true),
             )
             .build()?;

@@ -81,6 +81,15 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
     let templates = crate::notify::Templates::load().map_err(StartError::Other)?;
     let metrics = crate::metrics::Metrics::new().map_err(|e| StartError::Other(e.to_string()))?;
     Ok(AppState {
+        store: Arc::new(
+            crate::storage::Store::new(&settings.storage.dir).map_err(|e| {
+                StartError::Other(format!(
+                    "storage.dir {}: {e}",
+                    settings.storage.dir.display()
+                ))
+            })?,
+        ),
+        forms: Arc::new(crate::app::forms::templates().map_err(StartError::Other)?),
         mail_enabled: settings.smtp.url.is_some(),
         lookup_limiter: Arc::new(crate::app::public::RateLimiter::new(
             settings.public.lookup_per_minute,

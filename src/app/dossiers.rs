@@ -345,6 +345,8 @@ pub struct Dossier {
     pub due_soon: bool,
     pub timeliness: Option<String>,
     pub supplement_count: i32,
+    /// Every component that must be digitised has a file.
+    pub digitised: bool,
     pub apology: Option<Apology>,
     pub result_reference: Option<String>,
     pub delivery_method: Option<String>,
@@ -477,6 +479,7 @@ fn view(
         due_soon: running && due.is_some_and(|d| timeliness::is_due_soon(cal, now, d)),
         timeliness: row.timeliness.clone(),
         supplement_count: row.supplement_count,
+        digitised: row.digitised,
         apology: row
             .apology
             .as_deref()
@@ -1336,6 +1339,19 @@ pub fn act(
         tracing::info!(dossier.code = %row.code, action = action.as_str(), dossier.state = to.as_str(), "dossier action");
         view(ctx.cal, &row, &procedure, p.role, ctx.now)
     })
+}
+
+/// The dossier if the caller may see it (404 otherwise, without telling why).
+pub fn visible_dossier(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+) -> AppResult<DossierRow> {
+    store::find_by_code(conn, dossier_code)?
+        .filter(|r| can_see(conn, ctx.principal, r).unwrap_or(false))
+        .ok_or_else(|| {
+            AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
+        })
 }
 
 pub fn get(conn: &mut DbConnection, ctx: &Ctx, dossier_code: &str) -> AppResult<Dossier> {

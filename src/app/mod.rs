@@ -3,6 +3,8 @@
 pub mod calendar;
 pub mod demo;
 pub mod dossiers;
+pub mod files;
+pub mod forms;
 pub mod notifications;
 pub mod procedures;
 pub mod public;
@@ -32,6 +34,10 @@ pub struct AppState {
     pub mail_enabled: bool,
     /// `public.lookup_per_minute` per client address.
     pub lookup_limiter: Arc<public::RateLimiter>,
+    /// Uploaded files, content-addressed under `storage.dir`.
+    pub store: Arc<crate::storage::Store>,
+    /// Printable form templates (01–05).
+    pub forms: Arc<minijinja::Environment<'static>>,
 }
 
 impl AppState {

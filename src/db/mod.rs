@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod dossiers;
+pub mod files;
 pub mod outbox;
 pub mod procedures;
 pub mod reports;

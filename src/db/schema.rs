@@ -214,3 +214,30 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    files (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        media_type -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    component_files (dossier_id, item_code, sha256) {
+        dossier_id -> Text,
+        item_code -> Text,
+        sha256 -> Text,
+        document_number -> Nullable<Text>,
+        issue_date -> Nullable<Date>,
+        issuer -> Nullable<Text>,
+        valid_until -> Nullable<Date>,
+        digitised_by -> Text,
+        digitised_at -> Timestamp,
+        reused_from -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(component_files -> files (sha256));
+diesel::allow_tables_to_appear_in_same_query!(files, component_files, dossiers);

@@ -13,7 +13,7 @@ use crate::db::DbConnection;
 use crate::error::{AppError, AppResult, Problem};
 
 /// Runs a dossier use case on the blocking pool with the current calendar and clock.
-async fn with_ctx<T: Send + 'static>(
+pub(super) async fn with_ctx<T: Send + 'static>(
     state: &web::Data<AppState>,
     principal: Principal,
     f: impl FnOnce(&mut DbConnection, &Ctx) -> AppResult<T> + Send + 'static,

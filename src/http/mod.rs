@@ -5,6 +5,8 @@ mod admin;
 mod auth;
 mod calendar;
 mod dossiers;
+mod files;
+mod forms;
 mod json;
 mod notifications;
 pub mod openapi;
@@ -34,6 +36,8 @@ const ADMIN: &[Role] = &[Role::Admin];
 /// Who creates dossiers: counter clerks, the online portal, admins (back-entry).
 const INTAKE: &[Role] = &[Role::Admin, Role::Clerk, Role::Portal];
 /// Who performs actions; each action's own roles (design §4) are checked by the use case.
+/// Who scans and attaches documents.
+const DIGITISERS: &[Role] = &[Role::Admin, Role::Clerk, Role::Officer, Role::Leader];
 /// Who pulls statistics.
 const REPORTERS: &[Role] = &[Role::Admin, Role::Leader, Role::Viewer];
 const ACTORS: &[Role] = &[Role::Admin, Role::Clerk, Role::Officer, Role::Leader];
@@ -84,6 +88,11 @@ route_table! {
     get    "/api/v1/dossiers/{code}"         => dossiers::get_dossier,     Access::Roles(STAFF);
     post   "/api/v1/dossiers/{code}/actions/{action}" => dossiers::perform_action, Access::Roles(ACTORS);
     get    "/api/v1/dossiers/{code}/history" => dossiers::dossier_history, Access::Roles(STAFF);
+    post   "/api/v1/dossiers/{code}/components/{item_code}/files" => files::upload, Access::Roles(DIGITISERS);
+    post   "/api/v1/dossiers/{code}/components/{item_code}/reuse" => files::reuse,  Access::Roles(DIGITISERS);
+    get    "/api/v1/dossiers/{code}/files"   => files::list,           Access::Roles(STAFF);
+    get    "/api/v1/dossiers/{code}/forms/{form}" => forms::form,      Access::Roles(STAFF);
+    get    "/api/v1/dossiers/{code}/components/{item_code}/files/{sha256}" => files::download, Access::Roles(STAFF);
 
     get    "/api/v1/notifications"           => notifications::list_notifications, Access::Roles(&[Role::Admin, Role::Viewer]);
 

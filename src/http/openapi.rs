@@ -8,8 +8,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem, SecurityRequirement};
 
 use super::{
-    Access, ROUTES, admin, auth, calendar, dossiers, notifications, ops, procedures, public,
-    reports,
+    Access, ROUTES, admin, auth, calendar, dossiers, files, forms, notifications, ops, procedures,
+    public, reports,
 };
 
 #[derive(OpenApi)]
@@ -45,6 +45,11 @@ use super::{
         dossiers::get_dossier,
         dossiers::perform_action,
         dossiers::dossier_history,
+        files::upload,
+        files::reuse,
+        files::list,
+        files::download,
+        forms::form,
         notifications::list_notifications,
         public::lookup,
         public::lookup_page,

@@ -1,0 +1,3 @@
+DROP INDEX dossiers_applicant;
+DROP TABLE component_files;
+DROP TABLE files;

@@ -1,0 +1,197 @@
+//! Digitised components: multipart upload (streamed to disk), reuse, list and download.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use futures_util::StreamExt;
+
+use super::dossiers::with_ctx;
+use super::json::Json;
+use crate::app::AppState;
+use crate::app::files::{self, AttachedFile, DossierFiles, FileMetadata, ReuseRequest};
+use crate::app::users::Principal;
+use crate::domain::media;
+use crate::error::{AppError, AppResult, Problem};
+
+const TEXT_FIELD_LIMIT: usize = 1024;
+
+fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
+    AppError::bad_request("request.bad_multipart", format!("Bad multipart body: {e}"))
+}
+
+fn date(field: &str, v: &str) -> AppResult<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map_err(|_| AppError::invalid_field(field, "must be YYYY-MM-DD"))
+}
+
+/// Upload a scan for a checklist item: `multipart/form-data` with a `file` part and optional
+/// `document_number`, `issue_date`, `issuer`, `valid_until`. The type is told from the bytes
+/// (PDF, JPEG, PNG by default: `storage.allowed_media_types`); larger than
+/// `storage.max_upload_bytes` is 413.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/components/{item_code}/files", tag = "documents",
+    params(("code" = String, Path), ("item_code" = String, Path)),
+    request_body(content_type = "multipart/form-data", description = "`file` plus optional metadata fields"),
+    responses((status = 201, body = AttachedFile), (status = 413, body = Problem), (status = 415, body = Problem)))]
+pub async fn upload(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    mut payload: Multipart,
+) -> AppResult<HttpResponse> {
+    let (code, item) = path.into_inner();
+    let max = state.settings.storage.max_upload_bytes;
+    let mut meta = FileMetadata::default();
+    let mut upload = None;
+    let mut declared = None;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            if upload.is_some() {
+                return Err(AppError::invalid_field("file", "send one file per request"));
+            }
+            declared = field.content_type().map(|m| m.essence_str().to_owned());
+            let mut incoming = state.store.begin().map_err(AppError::internal)?;
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(multipart_error)?;
+                if incoming.size() + chunk.len() as u64 > max {
+                    // Dropping `incoming` removes what was written.
+                    return Err(AppError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "file.too_large",
+                        format!("The file is larger than {max} bytes."),
+                    ));
+                }
+                incoming.write(&chunk).map_err(AppError::internal)?;
+            }
+            upload = Some(incoming);
+        } else {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.next().await {
+                let chunk = chunk.map_err(multipart_error)?;
+                if text.len() + chunk.len() > TEXT_FIELD_LIMIT {
+                    return Err(AppError::invalid_field(&name, "is too long"));
+                }
+                text.extend_from_slice(&chunk);
+            }
+            let value = String::from_utf8(text)
+                .map_err(|_| AppError::invalid_field(&name, "must be UTF-8 text"))?;
+            let value = value.trim().to_owned();
+            if value.is_empty() {
+                continue;
+            }
+            match name.as_str() {
+                "document_number" => meta.document_number = Some(value),
+                "issuer" => meta.issuer = Some(value),
+                "issue_date" => meta.issue_date = Some(date("issue_date", &value)?),
+                "valid_until" => meta.valid_until = Some(date("valid_until", &value)?),
+                other => {
+                    return Err(AppError::invalid_field(
+                        other,
+                        "is not a field of this upload",
+                    ));
+                }
+            }
+        }
+    }
+    let incoming = upload.ok_or_else(|| AppError::invalid_field("file", "is required"))?;
+    let sniffed = media::sniff(incoming.head());
+    let allowed = &state.settings.storage.allowed_media_types;
+    let media_type = match sniffed {
+        Some(t)
+            if allowed.iter().any(|a| a == t)
+                && declared
+                    .as_deref()
+                    .is_none_or(|d| d == t || d == "application/octet-stream") =>
+        {
+            t
+        }
+        _ => {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "file.media_type",
+                format!(
+                    "The file's bytes are not an accepted type ({}); declared {}.",
+                    allowed.join(", "),
+                    declared.as_deref().unwrap_or("nothing")
+                ),
+            ));
+        }
+    };
+    // Sync and move into place before the row that names the file is committed.
+    let store = state.store.clone();
+    let stored = web::block(move || store.finish(incoming))
+        .await?
+        .map_err(AppError::internal)?;
+    let attached = with_ctx(&state, principal, move |conn, ctx| {
+        files::attach(conn, ctx, &code, &item, &stored, media_type, &meta)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(attached))
+}
+
+/// Attach a file already stored for an earlier dossier of the same applicant.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/components/{item_code}/reuse", tag = "documents",
+    params(("code" = String, Path), ("item_code" = String, Path)), request_body = ReuseRequest,
+    responses((status = 201, body = AttachedFile), (status = 404, body = Problem)))]
+pub async fn reuse(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    body: Json<ReuseRequest>,
+) -> AppResult<HttpResponse> {
+    let (code, item) = path.into_inner();
+    let attached = with_ctx(&state, principal, move |conn, ctx| {
+        files::reuse(conn, ctx, &code, &item, &body)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(attached))
+}
+
+/// A dossier's files and its digitisation status.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/files", tag = "documents", params(("code" = String, Path)),
+    responses((status = 200, body = DossierFiles)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let code = path.into_inner();
+    let list = with_ctx(&state, principal, move |conn, ctx| {
+        files::list(conn, ctx, &code)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Download a component's file, with the media type found at upload.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/components/{item_code}/files/{sha256}", tag = "documents",
+    params(("code" = String, Path), ("item_code" = String, Path), ("sha256" = String, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
+pub async fn download(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String, String)>,
+) -> AppResult<HttpResponse> {
+    let (code, item, sha) = path.into_inner();
+    let s = sha.clone();
+    let file = with_ctx(&state, principal, move |conn, ctx| {
+        files::find(conn, ctx, &code, &item, &s)
+    })
+    .await?;
+    let path = state
+        .store
+        .path_of(&sha)
+        .ok_or_else(|| AppError::not_found("file.not_found", "No such file."))?;
+    let bytes = web::block(move || std::fs::read(path))
+        .await?
+        .map_err(AppError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.media_type)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{sha}\""),
+        ))
+        .insert_header(("X-Content-SHA256", sha))
+        .body(bytes))
+}

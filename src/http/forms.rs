@@ -1,0 +1,39 @@
+//! Printable forms 01–05 as A4 HTML pages.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::dossiers::with_ctx;
+use crate::app::AppState;
+use crate::app::forms;
+use crate::app::users::Principal;
+use crate::error::{AppResult, Problem};
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FormQuery {
+    /// Form 01: the lookup key from the creation answer, printed when it matches.
+    pub key: Option<String>,
+}
+
+/// Form 01 receipt and appointment slip (with a QR code), 02 request to complete or
+/// supplement, 03 refusal, 04 apology with a new appointment, 05 processing-control slip.
+#[utoipa::path(get, path = "/api/v1/dossiers/{code}/forms/{form}", tag = "documents",
+    params(("code" = String, Path), ("form" = String, Path, description = "01 to 05"), FormQuery),
+    responses((status = 200, content_type = "text/html"), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn form(
+    state: web::Data<AppState>,
+    principal: Principal,
+    path: web::Path<(String, String)>,
+    q: web::Query<FormQuery>,
+) -> AppResult<HttpResponse> {
+    let (code, number) = path.into_inner();
+    let key = q.into_inner().key;
+    let html = with_ctx(&state, principal, move |conn, ctx| {
+        forms::render(conn, ctx, &code, &number, key.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(html))
+}
