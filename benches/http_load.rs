@@ -14,6 +14,10 @@ use motcua::config::Settings;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+#[allow(dead_code)]
+#[path = "../tests/api/smtp.rs"]
+mod smtp;
+
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -139,6 +143,9 @@ fn main() {
     ));
     settings.calendar.data_dir = root.join("config/calendars");
     settings.server.workers = 2;
+    let sink = smtp::SmtpSink::start();
+    settings.smtp.url = Some(SecretString::from(sink.url()));
+    settings.smtp.poll_interval_ms = 20;
     settings.validate().unwrap();
     let backend = if db.drop_pg.is_some() {
         "postgres"
@@ -157,7 +164,9 @@ fn main() {
         actix_web::rt::System::new()
             .block_on(async move { motcua::http::server(server_state, listener).unwrap().await })
     });
+    let bench_state = state.clone();
     actix_web::rt::System::new().block_on(async move {
+        let state = bench_state;
         let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
         let login = |user: &'static str, pw: &'static str| {
             let client = client.clone();
@@ -191,6 +200,45 @@ fn main() {
             .collect();
         let (mut stats, _) = run(&client, &admin, transfers, concurrency).await;
         stats.report("POST …/actions/transfer");
+
+        // Email: receipts with an applicant address enqueue one email each in the outbox.
+        let emails = env_usize("BENCH_EMAILS", 2000);
+        let mut with_email = body.clone();
+        with_email["applicant"]["email"] = json!("applicant@example.com");
+        let receipts = (0..emails).map(|_| (format!("{base}/api/v1/dossiers"), with_email.clone())).collect();
+        run(&client, &clerk, receipts, concurrency).await;
+        let mailer = motcua::notify::worker::Mailer::from_settings(&state.settings).unwrap();
+        let started = Instant::now();
+        let mut sent = 0;
+        loop {
+            let n = motcua::notify::worker::run_once(&state, &mailer).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            sent += n;
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(sink.messages().len(), sent);
+        println!("{:<28} {sent:>6} emails    {:>8.0} emails/s (one worker, SMTP on loopback)", "outbox → SMTP", sent as f64 / elapsed.as_secs_f64());
+
+        // Receipt to email arrival, with the worker running as in `serve` (poll 20 ms here).
+        let (_stop, _workers) = motcua::startup::spawn_workers(&state).unwrap();
+        let mut waits = Vec::new();
+        for _ in 0..50 {
+            let before = sink.messages().len();
+            let t = Instant::now();
+            run(&client, &clerk, vec![(format!("{base}/api/v1/dossiers"), with_email.clone())], 1).await;
+            sink.wait_for(before + 1, 30).await;
+            waits.push(t.elapsed());
+        }
+        waits.sort();
+        println!(
+            "{:<28} {:>6} receipts  p50 {:>6.1} ms  p99 {:>6.1} ms  (poll interval 20 ms; default 1 s adds up to 1 s)",
+            "receipt → email arrived",
+            waits.len(),
+            waits[waits.len() / 2].as_secs_f64() * 1e3,
+            waits[waits.len() * 99 / 100].as_secs_f64() * 1e3
+        );
     });
     drop(state);
     drop(db);
