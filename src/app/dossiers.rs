@@ -253,41 +253,27 @@ impl Reasons {
 
 /// The body of `POST /dossiers/{code}/actions/{action}`: the common fields and each action's own.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ActionRequest {
-    #[serde(default)]
     pub note: Option<String>,
-    #[serde(default)]
     pub reasons: Option<Reasons>,
     /// `forward`: the step code to go to (default: the next step).
-    #[serde(default)]
     pub to_step: Option<String>,
     /// `request_supplement`: checklist item codes to supplement.
-    #[serde(default)]
     pub items: Option<Vec<String>>,
-    #[serde(default)]
     pub applicant_deadline: Option<DateTime<FixedOffset>>,
-    #[serde(default)]
     pub amount_vnd: Option<i64>,
-    #[serde(default)]
     pub online: Option<bool>,
-    #[serde(default)]
     pub reference: Option<String>,
-    #[serde(default)]
     pub result_reference: Option<String>,
-    #[serde(default)]
     pub electronic_result: Option<bool>,
     /// `apologize`: the new appointment.
-    #[serde(default)]
     pub new_due_at: Option<DateTime<FixedOffset>>,
     /// `deliver`: `counter`, `post` or `electronic`.
-    #[serde(default)]
     pub method: Option<String>,
     /// `deliver`: 1 (very unsatisfied) to 5 (very satisfied).
-    #[serde(default)]
     pub satisfaction: Option<i32>,
     /// Admins only: when the action happened (back-entry); never before the last event nor in the future.
-    #[serde(default)]
     pub occurred_at: Option<DateTime<FixedOffset>>,
 }
 
@@ -754,25 +740,9 @@ pub fn create(
         store::insert_event(
             conn,
             &EventRow {
-                dossier_id: row.id.clone(),
-                seq: 1,
                 action: action.as_str().to_owned(),
-                from_state: None,
-                to_state: state.as_str().to_owned(),
-                actor: p.username.clone(),
-                role: p.role.as_str().to_owned(),
-                unit_code: p.unit_code.clone(),
-                occurred_at: to_db_time(at),
-                recorded_at: to_db_time(ctx.now),
-                note: req.note.clone(),
                 details: json!({"components": components.len()}).to_string(),
-                step: None,
-                step_unit: None,
-                step_due_at: None,
-                closed_step: None,
-                closed_step_due_at: None,
-                step_timeliness: None,
-                due_at: row.due_at,
+                ..history_row(&row, None, state, p, at, ctx.now, &req.note)
             },
         )?;
         if state == State::Received {
@@ -824,6 +794,40 @@ pub fn create(
             ))
         }
         other => other,
+    }
+}
+
+/// A history row for the dossier as it now is (seq = its version), without step data;
+/// callers fill in the action, details and steps.
+fn history_row(
+    row: &DossierRow,
+    from: Option<State>,
+    to: State,
+    actor: &Principal,
+    occurred: DateTime<Utc>,
+    recorded: DateTime<Utc>,
+    note: &str,
+) -> EventRow {
+    EventRow {
+        dossier_id: row.id.clone(),
+        seq: row.version,
+        action: String::new(),
+        from_state: from.map(|s| s.as_str().to_owned()),
+        to_state: to.as_str().to_owned(),
+        actor: actor.username.clone(),
+        role: actor.role.as_str().to_owned(),
+        unit_code: actor.unit_code.clone(),
+        occurred_at: to_db_time(occurred),
+        recorded_at: to_db_time(recorded),
+        note: note.to_owned(),
+        details: "{}".to_owned(),
+        step: None,
+        step_unit: None,
+        step_due_at: None,
+        closed_step: None,
+        closed_step_due_at: None,
+        step_timeliness: None,
+        due_at: row.due_at,
     }
 }
 
@@ -1275,17 +1279,7 @@ pub fn act(
         store::insert_event(
             conn,
             &EventRow {
-                dossier_id: row.id.clone(),
-                seq: row.version,
                 action: action.as_str().to_owned(),
-                from_state: Some(from.as_str().to_owned()),
-                to_state: to.as_str().to_owned(),
-                actor: p.username.clone(),
-                role: p.role.as_str().to_owned(),
-                unit_code: p.unit_code.clone(),
-                occurred_at: to_db_time(t),
-                recorded_at: to_db_time(ctx.now),
-                note,
                 details: fx.details.to_string(),
                 step: fx.step.as_ref().map(|s| s.0.clone()),
                 step_unit: fx.step.as_ref().map(|s| s.1.clone()),
@@ -1293,7 +1287,7 @@ pub fn act(
                 closed_step: fx.closed.as_ref().map(|c| c.0.clone()),
                 closed_step_due_at: fx.closed.as_ref().and_then(|c| c.1.map(to_db_time)),
                 step_timeliness: fx.closed.as_ref().map(|c| c.2.as_str().to_owned()),
-                due_at: row.due_at,
+                ..history_row(&row, Some(from), to, p, t, ctx.now, &note)
             },
         )?;
         let def = &procedure.definition;
@@ -1503,6 +1497,8 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
     })
 }
 
+const RECOMPUTED_NOTE: &str = "Lịch làm việc thay đổi: hạn giải quyết được tính lại";
+
 /// After a calendar change: recomputes the due time of every open dossier with the new
 /// calendar, never making it earlier, and records each change in the dossier's history.
 pub fn recompute_due_times(
@@ -1544,29 +1540,14 @@ pub fn recompute_due_times(
                 "A dossier changed during the recomputation; retry.",
             ));
         }
+        let state = parse_state(&row.state)?;
         store::insert_event(
             conn,
             &EventRow {
-                dossier_id: row.id.clone(),
-                seq: row.version,
                 action: Action::CalendarRecomputed.as_str().to_owned(),
-                from_state: Some(row.state.clone()),
-                to_state: row.state.clone(),
-                actor: actor.username.clone(),
-                role: actor.role.as_str().to_owned(),
-                unit_code: actor.unit_code.clone(),
-                occurred_at: to_db_time(now),
-                recorded_at: to_db_time(now),
-                note: "Lịch làm việc thay đổi: hạn giải quyết được tính lại".into(),
                 details: json!({"old_due_at": from_db_time(old_due), "new_due_at": new_due})
                     .to_string(),
-                step: None,
-                step_unit: None,
-                step_due_at: None,
-                closed_step: None,
-                closed_step_due_at: None,
-                step_timeliness: None,
-                due_at: row.due_at,
+                ..history_row(&row, Some(state), state, actor, now, now, RECOMPUTED_NOTE)
             },
         )?;
         changed += 1;
