@@ -241,6 +241,9 @@ pub fn generate_dossiers(
         format!("'{}'", to_db_time(t).format("%Y-%m-%d %H:%M:%S%.6f"))
     };
     let opt = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or("NULL".to_owned(), ts);
+    let day = |t: chrono::DateTime<chrono::Utc>| {
+        crate::domain::stats::day_number(t.with_timezone(&tz).date_naive())
+    };
     let mut written = 0;
     for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
         let mut values = Vec::with_capacity(chunk.len());
@@ -253,13 +256,14 @@ pub fn generate_dossiers(
             let duration: Duration = def.duration_for(online);
             let due = deadline::due(&cal, received, duration);
             let length = (due.due_at - due.effective_start).num_seconds().max(3600);
-            // 80 % finished, at 30 %–130 % of the allowed time; 3 % stopped; the rest open.
+            // Finished at 30 %–130 % of the allowed time: 3 % stopped, 93 % decided, 4 % stuck open
+            // (and any not finished by now stays open).
             let roll = (r >> 8) % 100;
             let finish = received
                 + chrono::Duration::seconds(length * (30 + ((r >> 16) % 100) as i64) / 100);
             let (st, finished) = match roll {
                 0..=2 if finish < now => ("stopped", Some(finish)),
-                3..=82 if finish < now => (
+                3..=95 if finish < now => (
                     if (r >> 24).is_multiple_of(4) {
                         "resolved"
                     } else {
@@ -290,7 +294,7 @@ pub fn generate_dossiers(
             values.push(format!(
                 "('{id}','{code}','{pid}','{pcode}','{field}','{unit}','{st}',{outcome},'{channel}','nd118_2025','{{}}','{name}',NULL,'{search}','[]','','-',\
                  NULL,{received},{received},0,NULL,{due},{due},NULL,NULL,NULL,NULL,{supp},FALSE,NULL,0,NULL,FALSE,\
-                 {finished},{finished},{timeliness},{working},{digitised},{reused},NULL,{electronic},{paid},{delivered},NULL,{satisfaction},1,{received},{received},{received})",
+                 {finished},{finished},{timeliness},{working},{digitised},{reused},NULL,{electronic},{paid},{delivered},NULL,{satisfaction},{rday},{fday},{dday},1,{received},{received},{received})",
                 id = uuid::Uuid::new_v4(),
                 pid = p.version_id,
                 pcode = def.code,
@@ -309,6 +313,9 @@ pub fn generate_dossiers(
                 electronic = if outcome == "'approved'" && (r >> 52).is_multiple_of(2) { "TRUE" } else { "FALSE" },
                 paid = if def.fee_vnd > 0 { if (r >> 54).is_multiple_of(3) { "TRUE" } else { "FALSE" } } else { "NULL" },
                 delivered = opt(delivered),
+                rday = day(received),
+                fday = finished.map_or("NULL".to_owned(), |f| day(f).to_string()),
+                dday = day(due.due_at),
                 satisfaction = if delivered.is_some() { (3 + (r >> 56) % 3).to_string() } else { "NULL".into() },
             ));
         }
@@ -318,7 +325,7 @@ pub fn generate_dossiers(
              submitted_at, received_at, clock_started_at, paused_seconds, paused_at, due_at, due_at_current, current_step, current_unit, \
              step_started_at, step_due_at, supplement_count, completion_asked, state_before_withdrawal, supplement_wait_seconds, apology, late_apology, \
              resolved_at, finished_at, timeliness, working_seconds, digitised, reused, result_reference, electronic_result, paid_online, \
-             delivered_at, delivery_method, satisfaction, version, last_event_at, created_at, updated_at) VALUES {}",
+             delivered_at, delivery_method, satisfaction, received_day, finished_day, due_day, version, last_event_at, created_at, updated_at) VALUES {}",
             values.join(",")
         );
         crate::db::write_tx(conn, |conn| {

@@ -731,11 +731,16 @@ pub fn create(
             delivered_at: None,
             delivery_method: None,
             satisfaction: None,
+            received_day: None,
+            finished_day: None,
+            due_day: None,
             version: 1,
             last_event_at: to_db_time(at),
             created_at: to_db_time(ctx.now),
             updated_at: to_db_time(ctx.now),
         };
+        let mut row = row;
+        stamp_days(&mut row, tz);
         store::insert(conn, &row)?;
         store::insert_event(
             conn,
@@ -795,6 +800,16 @@ pub fn create(
         }
         other => other,
     }
+}
+
+/// Keeps the local-day columns the reports read in step with the times they come from.
+fn stamp_days(row: &mut DossierRow, tz: Tz) {
+    let day = |t: Option<chrono::NaiveDateTime>| {
+        t.map(|t| crate::domain::stats::day_number(from_db_time(t).with_timezone(&tz).date_naive()))
+    };
+    row.received_day = day(row.received_at);
+    row.finished_day = day(row.finished_at);
+    row.due_day = day(row.due_at);
 }
 
 /// A history row for the dossier as it now is (seq = its version), without step data;
@@ -1266,6 +1281,7 @@ pub fn act(
         row.version = read_version + 1;
         row.last_event_at = to_db_time(t);
         row.updated_at = to_db_time(ctx.now);
+        stamp_days(&mut row, ctx.tz());
         if !store::update_if_version(conn, &row, read_version)? {
             return Err(AppError::conflict(
                 "dossier.concurrent_change",
@@ -1534,6 +1550,7 @@ pub fn recompute_due_times(
         }
         row.version += 1;
         row.updated_at = to_db_time(now);
+        stamp_days(&mut row, cal.settings().timezone());
         if !store::update_if_version(conn, &row, read_version)? {
             return Err(AppError::conflict(
                 "dossier.concurrent_change",

@@ -11,7 +11,7 @@ use crate::db::reports::{self as store, GroupBy};
 use crate::db::{DbConnection, procedures, to_db_time, units};
 use crate::domain::calendar::Calendar;
 use crate::domain::deadline;
-use crate::domain::stats::{Bieu06Row, Counts, Indicator};
+use crate::domain::stats::{Bieu06Row, Counts, Indicator, day_number};
 use crate::error::{AppError, AppResult, FieldErrors};
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
@@ -109,8 +109,8 @@ fn labels(
 
 pub fn bieu06(conn: &mut DbConnection, tz: Tz, q: &PeriodQuery) -> AppResult<Bieu06> {
     let group = parse_group(q.group_by.as_deref())?;
-    let (from, to, start, end) = period_bounds(tz, q.from, q.to)?;
-    let groups = store::bieu06(conn, start, end, group)?;
+    let (from, to, _, _) = period_bounds(tz, q.from, q.to)?;
+    let groups = store::bieu06(conn, day_number(from), day_number(to), group)?;
     let keys: Vec<String> = groups.iter().map(|g| g.key.clone()).collect();
     let names = labels(conn, group, &keys)?;
     let mut total = Counts::default();
@@ -145,8 +145,8 @@ pub fn indicators(
     cal: &Calendar,
     q: &PeriodQuery,
 ) -> AppResult<Vec<Indicator>> {
-    let (_, _, start, end) = period_bounds(cal.settings().timezone(), q.from, q.to)?;
-    let c = store::indicators(conn, start, end)?;
+    let (from, to, start, end) = period_bounds(cal.settings().timezone(), q.from, q.to)?;
+    let c = store::indicators(conn, start, end, day_number(from), day_number(to))?;
     let day = cal.settings().day_length().num_seconds().max(1) as f64;
     let average_days = c
         .working_seconds

@@ -105,6 +105,13 @@ impl Bieu06Row {
     }
 }
 
+/// A local date as a day number (days since 1970-01-01): reports compare whole local days,
+/// and integers compare fast and the same on both backends.
+pub fn day_number(date: chrono::NaiveDate) -> i32 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    i32::try_from((date - epoch).num_days()).unwrap_or(i32::MAX)
+}
+
 /// A rate in percent, two decimals; none for an empty denominator.
 pub fn rate(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| (numerator as f64 * 10_000.0 / denominator as f64).round() / 100.0)
