@@ -167,6 +167,7 @@ fn dossiers_in_every_state(
             components,
             note: "Dữ liệu mẫu".into(),
             received_at: None,
+            refused_reasons: None,
         };
         let ctx = Ctx {
             cal: &cal,

@@ -228,6 +228,10 @@ pub struct CreateDossierRequest {
     /// Admins only: the receipt time of a paper-era dossier (back-entry).
     #[serde(default)]
     pub received_at: Option<DateTime<FixedOffset>>,
+    /// Counter refusal (clerks): the reasons the dossier is refused on the spot (form 03).
+    /// The dossier is recorded, with its code, as `refused`.
+    #[serde(default)]
+    pub refused_reasons: Option<Vec<String>>,
 }
 
 /// Reasons as one text or a list of texts.
@@ -582,7 +586,11 @@ pub fn create(
 ) -> AppResult<(u16, Value)> {
     let p = ctx.principal;
     let action = match p.role {
+        Role::Portal if req.refused_reasons.is_some() => {
+            return Err(AppError::forbidden("Only the counter refuses dossiers."));
+        }
         Role::Portal => Action::Submit,
+        Role::Clerk | Role::Admin if req.refused_reasons.is_some() => Action::Refuse,
         Role::Clerk | Role::Admin => Action::Receive,
         _ => {
             return Err(AppError::forbidden(
@@ -681,8 +689,22 @@ pub fn create(
                 );
                 (State::Received, Some(at), Some(due))
             }
+            Action::Refuse => (State::Refused, None, None),
             _ => (State::Submitted, None, None),
         };
+        let refused: Vec<String> = req
+            .refused_reasons
+            .iter()
+            .flatten()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect();
+        if action == Action::Refuse && refused.is_empty() {
+            return Err(AppError::invalid_field(
+                "refused_reasons",
+                "must give at least one reason",
+            ));
+        }
         let applicant = serde_json::to_string(&req.applicant).map_err(AppError::internal)?;
         let row = DossierRow {
             id: uuid::Uuid::new_v4().to_string(),
@@ -720,7 +742,7 @@ pub fn create(
             apology: None,
             late_apology: false,
             resolved_at: None,
-            finished_at: None,
+            finished_at: (action == Action::Refuse).then(|| to_db_time(at)),
             timeliness: None,
             working_seconds: None,
             digitised: false,
@@ -746,7 +768,12 @@ pub fn create(
             conn,
             &EventRow {
                 action: action.as_str().to_owned(),
-                details: json!({"components": components.len()}).to_string(),
+                details: if action == Action::Refuse {
+                    json!({"components": components.len(), "reasons": refused})
+                } else {
+                    json!({"components": components.len()})
+                }
+                .to_string(),
                 ..history_row(&row, None, state, p, at, ctx.now, &req.note)
             },
         )?;
@@ -758,6 +785,9 @@ pub fn create(
                 Event::Received,
                 json!({"lookup_key": lookup_key}),
             )?;
+        }
+        if state == State::Refused {
+            ctx.notify_applicant(conn, &row, def, Event::Refused, json!({"reasons": refused}))?;
         }
         let created = CreatedDossier {
             dossier: view(ctx.cal, &row, &procedure, p.role, ctx.now)?,

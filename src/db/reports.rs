@@ -70,10 +70,12 @@ pub fn bieu06(
     let grouping = if group == GroupBy::None {
         String::new()
     } else {
-        format!("GROUP BY {key} ORDER BY 1")
+        "GROUP BY 1 ORDER BY 1".to_owned()
     };
     // Whole local days (`*_day`): received in [from, to], finished by `to`, due by `to`.
     // Every column read is in the index `dossiers_report`, so only the index is scanned.
+    // Grouping by the output column (not the table column) keeps SQLite from walking the
+    // group column's own index in order and fetching every row from the table.
     let sql = format!(
         "SELECT CAST({key} AS TEXT) AS key,
            COALESCE(SUM(CASE WHEN received_day >= $1 AND channel = 'online' THEN 1 ELSE 0 END), 0) AS online,

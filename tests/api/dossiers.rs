@@ -371,3 +371,53 @@ backend_test!(
         assert_eq!(numbers, (1..=200).collect::<Vec<_>>());
     }
 );
+
+backend_test!(
+    counter_refusal_records_a_refused_dossier_with_its_slip,
+    |app| {
+        let o = app.office().await;
+        let mut body = crate::helpers::dossier_body("P1", "direct");
+        body["components"] = json!([{"item_code": "TP01", "kind": "original"}]);
+        body["refused_reasons"] = json!([]);
+        app.post("/api/v1/dossiers", Some(&o.clerk), &body)
+            .await
+            .expect_problem(422, "validation.failed");
+        body["refused_reasons"] = json!(["Hồ sơ không thuộc thẩm quyền giải quyết của Ban"]);
+        let r = app
+            .post("/api/v1/dossiers", Some(&o.clerk), &body)
+            .await
+            .expect(201);
+        assert_eq!(r.body["state"], "refused");
+        assert_eq!(r.body["status_code"], 3);
+        assert!(r.body["due_at"].is_null() && r.body["received_at"].is_null());
+        let code = r.body["code"].as_str().unwrap();
+        let h = app
+            .get(&format!("/api/v1/dossiers/{code}/history"), Some(&o.clerk))
+            .await
+            .expect(200);
+        assert_eq!(h.body[0]["action"], "refuse");
+        assert_eq!(
+            h.body[0]["details"]["reasons"][0],
+            "Hồ sơ không thuộc thẩm quyền giải quyết của Ban"
+        );
+        let slip = app
+            .get(&format!("/api/v1/dossiers/{code}/forms/03"), Some(&o.clerk))
+            .await
+            .expect(200);
+        assert!(
+            slip.text.contains("không thuộc thẩm quyền") && slip.text.contains("từ chối tiếp nhận")
+        );
+        // Not counted as received in Biểu 06.
+        let report = app
+            .get(
+                "/api/v1/reports/bieu-06?from=2025-03-01&to=2025-03-31",
+                Some(&app.admin_token),
+            )
+            .await
+            .expect(200);
+        assert_eq!(report.body["total"]["received"]["total"], 0);
+        app.post("/api/v1/dossiers", Some(&o.portal), &body)
+            .await
+            .expect_problem(403, "auth.forbidden");
+    }
+);
