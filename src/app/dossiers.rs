@@ -279,6 +279,9 @@ pub struct ActionRequest {
     pub satisfaction: Option<i32>,
     /// Admins only: when the action happened (back-entry); never before the last event nor in the future.
     pub occurred_at: Option<DateTime<FixedOffset>>,
+    /// `supplement_received`: the components handed in, added to the checklist snapshot or
+    /// replacing the entry of the same item.
+    pub components: Option<Vec<ComponentInput>>,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -1071,7 +1074,24 @@ fn apply(
                     }
                 }
             }
-            fx.details = json!({"waited_working_minutes": waited.num_minutes(), "policy": def.supplement_policy});
+            let mut details = json!({"waited_working_minutes": waited.num_minutes(), "policy": def.supplement_policy});
+            if let Some(inputs) = &req.components {
+                let mut errors = FieldErrors::default();
+                let (handed_in, _) = check_components(def, inputs, &mut errors);
+                errors.into_result()?;
+                let mut snapshot: Vec<Component> =
+                    serde_json::from_str(&row.components).map_err(AppError::internal)?;
+                for c in &handed_in {
+                    match snapshot.iter_mut().find(|s| s.item_code == c.item_code) {
+                        Some(existing) => *existing = c.clone(),
+                        None => snapshot.push(c.clone()),
+                    }
+                }
+                row.components = serde_json::to_string(&snapshot).map_err(AppError::internal)?;
+                details["components"] =
+                    serde_json::to_value(&handed_in).map_err(AppError::internal)?;
+            }
+            fx.details = details;
         }
         Action::RequestPayment => {
             let amount = required(&req.amount_vnd, "amount_vnd")?;
@@ -1232,6 +1252,12 @@ pub fn act(
             action.as_str()
         )));
     }
+    if req.components.is_some() && action != Action::SupplementReceived {
+        return Err(AppError::invalid_field(
+            "components",
+            "are handed in with supplement_received only",
+        ));
+    }
     let t = match req.occurred_at {
         Some(_) if p.role != Role::Admin => {
             return Err(AppError::forbidden(
@@ -1375,6 +1401,9 @@ pub fn act(
         }
         if let Some(step) = &fx.step {
             ctx.notify_unit(conn, &row, def, step)?;
+        }
+        if req.components.is_some() {
+            super::files::refresh_status(conn, &row)?;
         }
         tracing::info!(dossier.code = %row.code, action = action.as_str(), dossier.state = to.as_str(), "dossier action");
         view(ctx.cal, &row, &procedure, p.role, ctx.now)

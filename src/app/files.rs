@@ -87,7 +87,10 @@ pub struct DossierFiles {
 }
 
 /// Recomputes and stores the dossier's digitisation and reuse flags.
-fn refresh_status(conn: &mut DbConnection, row: &dossiers::DossierRow) -> AppResult<DossierFiles> {
+pub(crate) fn refresh_status(
+    conn: &mut DbConnection,
+    row: &dossiers::DossierRow,
+) -> AppResult<DossierFiles> {
     let components: Vec<Component> =
         serde_json::from_str(&row.components).map_err(AppError::internal)?;
     let files: Vec<AttachedFile> = store::list_for_dossier(conn, &row.id)?

@@ -487,3 +487,72 @@ backend_test!(
             .expect_problem(404, "form.not_found");
     }
 );
+
+backend_test!(supplements_add_or_replace_components_with_history, |app| {
+    let o = app.office().await;
+    let code = app.receive(&o.clerk, "P1").await["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.act(&o.clerk, &code, "transfer", json!({}))
+        .await
+        .expect(200);
+    app.act(
+        &o.officer,
+        &code,
+        "request_supplement",
+        json!({"reasons": "Thiếu bản sao chứng thực", "items": ["TP02"]}),
+    )
+    .await
+    .expect(200);
+    app.act(
+        &o.clerk,
+        &code,
+        "supplement_received",
+        json!({"components": [{"item_code": "NOPE", "kind": "copy"}]}),
+    )
+    .await
+    .expect_problem(422, "validation.failed");
+    app.act(&o.clerk, &code, "transfer", json!({"components": []}))
+        .await
+        .expect_problem(422, "validation.failed");
+    let d = app
+        .act(
+            &o.clerk,
+            &code,
+            "supplement_received",
+            json!({"components": [
+            {"item_code": "TP02", "kind": "certified_copy", "count": 2},
+            {"item_code": "TP03", "kind": "copy", "pages": 7}]}),
+        )
+        .await
+        .expect(200);
+    let components = d.body["components"].as_array().unwrap();
+    assert_eq!(components.len(), 3);
+    let tp02 = components
+        .iter()
+        .find(|c| c["item_code"] == "TP02")
+        .unwrap();
+    assert_eq!(
+        (tp02["kind"].as_str(), tp02["count"].as_i64()),
+        (Some("certified_copy"), Some(2))
+    );
+    assert!(
+        components
+            .iter()
+            .any(|c| c["item_code"] == "TP03" && c["pages"] == 7)
+    );
+    let h = app
+        .get(&format!("/api/v1/dossiers/{code}/history"), Some(&o.clerk))
+        .await
+        .expect(200);
+    let row = h
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "supplement_received")
+        .unwrap()
+        .clone();
+    assert_eq!(row["details"]["components"].as_array().unwrap().len(), 2);
+});
