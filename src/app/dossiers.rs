@@ -1597,12 +1597,30 @@ pub fn recompute_due_times(
         };
         let duration = procedure.definition.duration_for(row.channel == "online");
         let base = deadline::due(cal, from_db_time(start), duration).due_at;
-        let new_due = deadline::add_working_time(cal, base, TimeDelta::seconds(row.paused_seconds));
-        if new_due <= from_db_time(old_due) {
+        let new_due = deadline::add_working_time(cal, base, TimeDelta::seconds(row.paused_seconds))
+            .max(from_db_time(old_due));
+        // The current step's due time, from its start and allowance (pauses inside the step
+        // are not tracked apart, so a paused step only ever keeps its later time).
+        let new_step_due = match (row.current_step, row.step_started_at, row.step_due_at) {
+            (Some(i), Some(started), Some(old_step)) => usize::try_from(i)
+                .ok()
+                .and_then(|i| procedure.definition.steps.get(i))
+                .map(|step| {
+                    deadline::due(cal, from_db_time(started), step.allowance)
+                        .due_at
+                        .max(from_db_time(old_step))
+                }),
+            _ => None,
+        };
+        let step_moved = new_step_due.is_some_and(|d| Some(to_db_time(d)) != row.step_due_at);
+        if new_due == from_db_time(old_due) && !step_moved {
             continue;
         }
         let read_version = row.version;
         let old_current = row.due_at_current;
+        if let Some(d) = new_step_due {
+            row.step_due_at = Some(to_db_time(d));
+        }
         row.due_at = Some(to_db_time(new_due));
         if old_current.is_none_or(|c| c < to_db_time(new_due)) {
             row.due_at_current = row.due_at;
@@ -1621,8 +1639,10 @@ pub fn recompute_due_times(
             conn,
             &EventRow {
                 action: Action::CalendarRecomputed.as_str().to_owned(),
-                details: json!({"old_due_at": from_db_time(old_due), "new_due_at": new_due})
-                    .to_string(),
+                details: json!({"old_due_at": from_db_time(old_due), "new_due_at": new_due,
+                    "step_due_at": new_step_due})
+                .to_string(),
+                step_due_at: row.step_due_at.filter(|_| step_moved),
                 ..history_row(&row, Some(state), state, actor, now, now, RECOMPUTED_NOTE)
             },
         )?;

@@ -421,3 +421,66 @@ backend_test!(
             .expect_problem(403, "auth.forbidden");
     }
 );
+
+backend_test!(
+    a_new_holiday_moves_the_current_step_and_the_dossier_never_earlier,
+    |app| {
+        let o = app.office().await;
+        let code = app.receive(&o.clerk, "P1").await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.clock.advance(chrono::Duration::hours(1));
+        let t = app
+            .act(&o.clerk, &code, "transfer", json!({}))
+            .await
+            .expect(200);
+        // B1: Mon 10:00 + 3 wd = Thu 06/03 10:00; the dossier: Mon 10/03 09:00.
+        assert_eq!(
+            t.body["current_step"]["due_at"],
+            "2025-03-06T10:00:00+07:00"
+        );
+        app.request(
+            Method::PUT,
+            "/api/v1/calendar/days/2025-03-05",
+            Some(&app.admin_token),
+            Some(&json!({"kind": "holiday", "name": "Nghỉ đột xuất"})),
+        )
+        .await
+        .expect(200);
+        let d = app
+            .get(&format!("/api/v1/dossiers/{code}"), Some(&o.clerk))
+            .await
+            .expect(200);
+        assert_eq!(
+            d.body["current_step"]["due_at"],
+            "2025-03-07T10:00:00+07:00"
+        );
+        assert_eq!(d.body["due_at"], "2025-03-11T09:00:00+07:00");
+        let h = app
+            .get(&format!("/api/v1/dossiers/{code}/history"), Some(&o.clerk))
+            .await
+            .expect(200);
+        let row = h.body.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(row["action"], "calendar_recomputed");
+        assert_eq!(row["step_due_at"], "2025-03-07T10:00:00+07:00");
+        // Removing the holiday again does not bring either due time back.
+        app.request(
+            Method::DELETE,
+            "/api/v1/calendar/days/2025-03-05",
+            Some(&app.admin_token),
+            None,
+        )
+        .await
+        .expect(204);
+        let d = app
+            .get(&format!("/api/v1/dossiers/{code}"), Some(&o.clerk))
+            .await
+            .expect(200);
+        assert_eq!(
+            d.body["current_step"]["due_at"],
+            "2025-03-07T10:00:00+07:00"
+        );
+        assert_eq!(d.body["due_at"], "2025-03-11T09:00:00+07:00");
+    }
+);
