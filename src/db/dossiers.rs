@@ -336,3 +336,10 @@ pub fn list_running_due_before(
         .select(DossierRow::as_select())
         .load(conn)
 }
+
+/// Forgets idempotency keys recorded before `before` (they hold a first answer, lookup key
+/// included, and a retry after a day is a new request).
+pub fn purge_idempotency(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+        .execute(conn)
+}

@@ -1,4 +1,4 @@
-//! The due-time watcher: finds running dossiers and steps that become due soon (within one
+//! The due-time watcher (which also forgets day-old idempotency keys): finds running dossiers and steps that become due soon (within one
 //! working day) or overdue, and enqueues each staff notice once per dossier and event (the
 //! outbox key makes it once even with several instances).
 
@@ -120,6 +120,9 @@ fn outbox_has(conn: &mut DbConnection, key: &str) -> bool {
     crate::db::outbox::exists(conn, key).unwrap_or(false)
 }
 
+/// How long a receipt's `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 /// Scans every `calendar.watch_interval_seconds` until `stop` flips.
 pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let every = Duration::from_secs(state.settings.smtp.watch_interval_seconds.max(1));
@@ -137,6 +140,13 @@ pub async fn run(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             Ok(0) => {}
             Ok(n) => tracing::info!(notices = n, "due-time watcher enqueued notices"),
             Err(e) => tracing::error!(error.cause = %e, "due-time watcher"),
+        }
+        let cutoff = to_db_time(now - IDEMPOTENCY_TTL);
+        if let Err(e) = state
+            .run(move |conn| Ok(store::purge_idempotency(conn, cutoff)?))
+            .await
+        {
+            tracing::error!(error.cause = %e, "purging idempotency keys");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -484,3 +484,40 @@ backend_test!(
         assert_eq!(d.body["due_at"], "2025-03-11T09:00:00+07:00");
     }
 );
+
+backend_test!(idempotency_keys_are_forgotten_after_a_day, |app| {
+    let o = app.office().await;
+    let body = crate::helpers::dossier_body("P1", "direct");
+    let send = |key: &'static str| {
+        let req = app
+            .client
+            .post(format!("{}/api/v1/dossiers", app.base))
+            .insert_header(("Authorization", format!("Bearer {}", o.clerk)))
+            .insert_header(("Idempotency-Key", key));
+        let body = body.clone();
+        async move {
+            let mut r = req.send_json(&body).await.unwrap();
+            let v: serde_json::Value = r.json().limit(1 << 20).await.unwrap();
+            v["code"].as_str().unwrap().to_owned()
+        }
+    };
+    let first = send("k-day").await;
+    assert_eq!(send("k-day").await, first);
+    let mut conn = app.state.pool.get().unwrap();
+    let now = app.clock.now();
+    let purge = |conn: &mut motcua::db::PooledConnection, at: chrono::DateTime<chrono::Utc>| {
+        motcua::db::dossiers::purge_idempotency(
+            conn,
+            motcua::db::to_db_time(at - motcua::notify::watcher::IDEMPOTENCY_TTL),
+        )
+        .unwrap()
+    };
+    assert_eq!(purge(&mut conn, now + chrono::Duration::hours(23)), 0);
+    assert_eq!(purge(&mut conn, now + chrono::Duration::hours(25)), 1);
+    drop(conn);
+    assert_ne!(
+        send("k-day").await,
+        first,
+        "a day later the key starts a new receipt"
+    );
+});
