@@ -99,7 +99,7 @@ pub async fn run_once(state: &AppState, mailer: &Mailer) -> AppResult<usize> {
     };
     let now = Utc::now();
     let rows = state.run(move |conn| claim_batch(conn, now)).await?;
-    // Several conversations at once over the pool: one SMTP exchange waits on round trips
+    // Several conversations at once: one SMTP exchange waits on round trips
     // (and on the client's Nagle delay against the server's delayed ACK, ~40 ms on Linux).
     let outcomes: Vec<AppResult<bool>> = futures_util::stream::iter(rows)
         .map(|row| deliver(state, mailer, transport, row))
