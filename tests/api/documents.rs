@@ -80,10 +80,7 @@ backend_test!(
     upload_then_download_gives_the_same_bytes_and_digitisation_follows,
     |app| {
         let o = app.office().await;
-        let code = app.receive(&o.clerk, "P1").await["code"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let code = app.receive_code(&o.clerk, "P1").await;
         let bytes = pdf(300_000);
         let up = upload(
             &app,
@@ -169,10 +166,7 @@ backend_test!(
     oversize_wrong_type_and_failed_transactions_leave_nothing,
     |app| {
         let o = app.office().await;
-        let code = app.receive(&o.clerk, "P1").await["code"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let code = app.receive_code(&o.clerk, "P1").await;
         let max = app.state.settings.storage.max_upload_bytes as usize;
         upload(
             &app,
@@ -250,10 +244,7 @@ backend_test!(
 
 backend_test!(a_later_dossier_of_the_same_applicant_reuses_a_file, |app| {
     let o = app.office().await;
-    let first = app.receive(&o.clerk, "P1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = app.receive_code(&o.clerk, "P1").await;
     let bytes = pdf(5000);
     upload(
         &app,
@@ -266,10 +257,7 @@ backend_test!(a_later_dossier_of_the_same_applicant_reuses_a_file, |app| {
     )
     .await
     .expect(201);
-    let second = app.receive(&o.clerk, "P1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let second = app.receive_code(&o.clerk, "P1").await;
     let r = app
         .post(
             &format!("/api/v1/dossiers/{second}/components/TP02/reuse"),
@@ -490,10 +478,7 @@ backend_test!(
 
 backend_test!(supplements_add_or_replace_components_with_history, |app| {
     let o = app.office().await;
-    let code = app.receive(&o.clerk, "P1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = app.receive_code(&o.clerk, "P1").await;
     app.act(&o.clerk, &code, "transfer", json!({}))
         .await
         .expect(200);

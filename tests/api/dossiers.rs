@@ -180,10 +180,7 @@ backend_test!(
     wrong_state_is_409_with_allowed_actions_and_wrong_role_403,
     |app| {
         let o = app.office().await;
-        let code = app.receive(&o.clerk, "P1").await["code"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let code = app.receive_code(&o.clerk, "P1").await;
         let r = app
             .act(&o.clerk, &code, "deliver", json!({"method": "counter"}))
             .await
@@ -243,10 +240,7 @@ backend_test!(
 
 backend_test!(if_match_stale_is_412, |app| {
     let o = app.office().await;
-    let code = app.receive(&o.clerk, "P1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = app.receive_code(&o.clerk, "P1").await;
     let path = format!("/api/v1/dossiers/{code}/actions/transfer");
     let mut req = app.client.post(format!("{}{path}", app.base));
     req = req
@@ -298,10 +292,7 @@ backend_test!(idempotency_key_returns_the_first_answer, |app| {
 
 backend_test!(fifty_concurrent_conflicting_actions_apply_once, |app| {
     let o = app.office().await;
-    let code = app.receive(&o.clerk, "P1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = app.receive_code(&o.clerk, "P1").await;
     let path = format!("/api/v1/dossiers/{code}/actions/transfer");
     let empty = json!({});
     let futures: Vec<_> = (0..50)
@@ -426,10 +417,7 @@ backend_test!(
     a_new_holiday_moves_the_current_step_and_the_dossier_never_earlier,
     |app| {
         let o = app.office().await;
-        let code = app.receive(&o.clerk, "P1").await["code"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let code = app.receive_code(&o.clerk, "P1").await;
         app.clock.advance(chrono::Duration::hours(1));
         let t = app
             .act(&o.clerk, &code, "transfer", json!({}))

@@ -451,6 +451,14 @@ impl TestApp {
         .body
     }
 
+    /// A complete counter receipt of `procedure`; answers its code.
+    pub async fn receive_code(&self, token: &str, procedure: &str) -> String {
+        self.receive(token, procedure).await["code"]
+            .as_str()
+            .expect("dossier code")
+            .to_owned()
+    }
+
     pub async fn act(&self, token: &str, code: &str, action: &str, body: Value) -> Response {
         self.post(
             &format!("/api/v1/dossiers/{code}/actions/{action}"),

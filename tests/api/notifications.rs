@@ -103,10 +103,7 @@ mail_test!(each_event_sends_its_email, |backend| {
     let sink = SmtpSink::start();
     let app = TestApp::spawn_mail(backend, &sink.url()).await;
     let o = app.office().await;
-    let code = app.receive(&o.clerk, "P1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = app.receive_code(&o.clerk, "P1").await;
     app.act(&o.clerk, &code, "transfer", json!({}))
         .await
         .expect(200);
@@ -310,10 +307,7 @@ mail_test!(
 mail_test!(due_soon_and_overdue_notices_are_enqueued_once, |backend| {
     let app = TestApp::spawn(backend).await;
     let o = app.office().await;
-    let code = app.receive(&o.clerk, "P1").await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let code = app.receive_code(&o.clerk, "P1").await;
     app.act(&o.clerk, &code, "transfer", json!({}))
         .await
         .expect(200);
