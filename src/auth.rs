@@ -1,7 +1,5 @@
 //! Roles (design §2), password hashing (argon2id) and access tokens (JWT, HS256 only).
 
-use std::sync::OnceLock;
-
 use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
@@ -76,24 +74,35 @@ pub fn hash_password(password: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Constant work whether or not the user exists: an unknown username is checked against
-/// a dummy hash so that timing does not reveal which usernames exist.
-pub fn verify_password(password: &str, stored_hash: Option<&str>) -> bool {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let dummy =
-        DUMMY.get_or_init(|| hash_password("dummy-password-for-timing").unwrap_or_default());
-    let (hash, real) = match stored_hash {
-        Some(h) => (h, true),
-        None => (dummy.as_str(), false),
-    };
-    let ok = PasswordHash::new(hash)
+/// Checks a password against a stored argon2 hash.
+pub fn verify_password(password: &str, stored_hash: &str) -> bool {
+    PasswordHash::new(stored_hash)
         .map(|parsed| {
             Argon2::default()
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok()
         })
-        .unwrap_or(false);
-    ok && real
+        .unwrap_or(false)
+}
+
+/// Password checks that cost the same whether or not the user exists: an unknown username is
+/// checked against a dummy hash, made once at start-up so that the first such login is not
+/// slower than the others.
+pub struct PasswordChecker {
+    dummy: String,
+}
+
+impl PasswordChecker {
+    pub fn new() -> Result<Self, String> {
+        Ok(PasswordChecker {
+            dummy: hash_password("dummy-password-for-timing")?,
+        })
+    }
+
+    pub fn verify(&self, password: &str, stored_hash: Option<&str>) -> bool {
+        let ok = verify_password(password, stored_hash.unwrap_or(&self.dummy));
+        ok && stored_hash.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,9 +171,11 @@ mod tests {
     #[test]
     fn password_round_trip() {
         let h = hash_password("correct horse").unwrap();
-        assert!(verify_password("correct horse", Some(&h)));
-        assert!(!verify_password("wrong", Some(&h)));
-        assert!(!verify_password("correct horse", None));
+        let checker = PasswordChecker::new().unwrap();
+        assert!(checker.verify("correct horse", Some(&h)));
+        assert!(!checker.verify("wrong", Some(&h)));
+        assert!(!checker.verify("correct horse", None));
+        assert!(!checker.verify("dummy-password-for-timing", None));
     }
 
     #[test]

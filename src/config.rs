@@ -45,6 +45,8 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub workers: usize,
+    /// Addresses or CIDR blocks of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -62,6 +64,9 @@ pub struct DatabaseSettings {
 pub struct AuthSettings {
     pub jwt_secret: Option<SecretString>,
     pub token_ttl_minutes: i64,
+    /// Failed logins per username, and per client address, that start a block.
+    pub login_failures_per_window: u32,
+    pub login_window_minutes: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -113,6 +118,9 @@ pub struct StorageSettings {
 #[serde(deny_unknown_fields)]
 pub struct PublicSettings {
     pub lookup_per_minute: u32,
+    /// Wrong keys for one dossier code that lock its look-ups for `code_lock_minutes`.
+    pub wrong_keys_per_code: u32,
+    pub code_lock_minutes: u64,
     /// Where applicants reach the service (links in emails and on forms).
     pub base_url: String,
 }
@@ -138,6 +146,7 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("calendar.office_hours")
                     .with_list_parse_key("storage.allowed_media_types")
+                    .with_list_parse_key("server.trusted_proxies")
                     .try_parsing(true),
             )
             .build()?;
@@ -203,6 +212,23 @@ impl Settings {
         if self.public.lookup_per_minute == 0 {
             return Err(invalid("public.lookup_per_minute", "must be at least 1"));
         }
+        if self.public.wrong_keys_per_code == 0 {
+            return Err(invalid("public.wrong_keys_per_code", "must be at least 1"));
+        }
+        if !(1..=24 * 60).contains(&self.public.code_lock_minutes) {
+            return Err(invalid("public.code_lock_minutes", "must be 1–1440"));
+        }
+        if self.auth.login_failures_per_window == 0 {
+            return Err(invalid(
+                "auth.login_failures_per_window",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.auth.login_window_minutes) {
+            return Err(invalid("auth.login_window_minutes", "must be 1–1440"));
+        }
+        crate::http::client::parse_all(&self.server.trusted_proxies)
+            .map_err(|e| invalid("server.trusted_proxies", e))?;
         Ok(())
     }
 

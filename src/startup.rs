@@ -91,9 +91,18 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
         ),
         forms: Arc::new(crate::app::forms::templates().map_err(StartError::Other)?),
         mail_enabled: settings.smtp.url.is_some(),
-        lookup_limiter: Arc::new(crate::app::public::RateLimiter::new(
+        lookup_limiter: Arc::new(crate::app::throttle::LookupLimiter::new(
             settings.public.lookup_per_minute,
+            settings.public.wrong_keys_per_code,
+            settings.public.code_lock_minutes,
         )),
+        logins: Arc::new(
+            crate::app::throttle::LoginThrottle::new(
+                settings.auth.login_failures_per_window,
+                settings.auth.login_window_minutes,
+            )
+            .map_err(StartError::Other)?,
+        ),
         templates: Arc::new(templates),
         metrics: Arc::new(metrics),
         calendar: Arc::new(calendar::CalendarCache::new(working_time)),

@@ -9,6 +9,7 @@ pub mod notifications;
 pub mod procedures;
 pub mod public;
 pub mod reports;
+pub mod throttle;
 pub mod units;
 pub mod users;
 
@@ -32,8 +33,10 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Whether `smtp.url` is set (emails are still written to the outbox when it is not).
     pub mail_enabled: bool,
-    /// `public.lookup_per_minute` per client address.
-    pub lookup_limiter: Arc<public::RateLimiter>,
+    /// `public.lookup_per_minute` per client address, and the per-code wrong-key lock.
+    pub lookup_limiter: Arc<throttle::LookupLimiter>,
+    /// The login throttle and the password hashing it guards.
+    pub logins: Arc<throttle::LoginThrottle>,
     /// Uploaded files, content-addressed under `storage.dir`.
     pub store: Arc<crate::storage::Store>,
     /// Printable form templates (01–05).

@@ -1,9 +1,4 @@
-//! The applicant's status lookup: dossier code + lookup key, minimal fields, rate limited.
-
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+//! The applicant's status lookup: dossier code + lookup key, minimal fields.
 
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
@@ -91,40 +86,6 @@ pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResu
     })
 }
 
-/// A fixed one-minute window per client address. Per instance: behind several instances the
-/// effective limit is the setting times the instance count.
-pub struct RateLimiter {
-    per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-}
-
-impl RateLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        RateLimiter {
-            per_minute,
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// `Ok` when allowed, else the seconds until the window opens again.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), u64> {
-        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            map.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        }
-        let entry = map.entry(client).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        if entry.1 >= self.per_minute {
-            let wait = Duration::from_secs(60).saturating_sub(now.duration_since(entry.0));
-            return Err(wait.as_secs().max(1));
-        }
-        entry.1 += 1;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,16 +97,5 @@ mod tests {
             "C*** t* T*** M*** L***"
         );
         assert_eq!(mask_name("Nguyễn Văn An"), "N***** V** A*");
-    }
-
-    #[test]
-    fn the_window_refuses_past_the_limit_then_reopens() {
-        let rl = RateLimiter::new(2);
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let t = Instant::now();
-        assert!(rl.check(ip, t).is_ok() && rl.check(ip, t).is_ok());
-        assert!(rl.check(ip, t + Duration::from_secs(1)).is_err());
-        assert!(rl.check("127.0.0.2".parse().unwrap(), t).is_ok());
-        assert!(rl.check(ip, t + Duration::from_secs(61)).is_ok());
     }
 }

@@ -4,12 +4,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{self, MIN_PASSWORD_LEN, Role, TokenKeys};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use crate::auth::{self, MIN_PASSWORD_LEN, Role};
 use crate::db::users::{UserChanges, UserRow};
 use crate::db::{self, DbConnection, from_db_time, to_db_time, units, users};
 use crate::error::{AppError, AppResult, FieldErrors};
 
-use super::{Page, PageRequest};
+use super::throttle::{self, Throttled};
+use super::{AppState, Page, PageRequest};
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -166,32 +170,62 @@ fn check_unit(
     Ok(())
 }
 
-pub fn login(
-    conn: &mut DbConnection,
-    tokens: &TokenKeys,
-    req: &LoginRequest,
+/// Logs in. Refused with 429 while the username or the address is blocked (no password is
+/// checked then); argon2 runs off the pool (no connection held); every failure is an audit
+/// event with the username and the address, never the password.
+pub async fn login(
+    state: &AppState,
+    req: LoginRequest,
+    client: IpAddr,
 ) -> AppResult<LoginResponse> {
-    let row = users::find_user_by_username(conn, &normalise_username(&req.username))?;
-    let ok = auth::verify_password(
-        &req.password,
-        row.as_ref().map(|r| r.password_hash.as_str()),
-    );
+    let username = normalise_username(&req.username);
+    let throttle = &state.logins;
+    if let Err(t) = throttle.check(&username, client, Instant::now()) {
+        let by = match t {
+            Throttled::Username(_) => "username",
+            Throttled::Address(_) => "address",
+        };
+        tracing::warn!(audit = "login", user.name = ?username, client.ip = %client, throttled.by = by, result = "throttled", "login refused: too many failures");
+        return Err(throttled(t.wait()));
+    }
+    let u = username.clone();
+    let row = state
+        .run(move |conn| Ok(users::find_user_by_username(conn, &u)?))
+        .await?;
+    let ok = throttle
+        .verify(req.password, row.as_ref().map(|r| r.password_hash.clone()))
+        .await?;
     let row = match row {
         Some(row) if ok && row.active => row,
         // One answer for unknown user, wrong password and disabled account.
-        _ => return Err(AppError::unauthorized("Wrong username or password.")),
+        _ => {
+            let block = throttle.fail(&username, client, Instant::now());
+            tracing::warn!(audit = "login", user.name = ?username, client.ip = %client, blocked.seconds = block.map(|b| b.as_secs()), result = "failed", "login failed");
+            return Err(AppError::unauthorized("Wrong username or password."));
+        }
     };
+    throttle.succeed(&username);
     let user = User::from_row(row.clone())?;
-    let (access_token, expires_at) = tokens
+    let (access_token, expires_at) = state
+        .tokens
         .issue(&row.id, user.role, row.token_version)
         .map_err(AppError::internal)?;
-    tracing::info!(user.name = %user.username, "login");
+    tracing::info!(audit = "login", user.name = %user.username, client.ip = %client, result = "ok", "login");
     Ok(LoginResponse {
         access_token,
         token_type: "Bearer",
         expires_at,
         user,
     })
+}
+
+fn throttled(wait: std::time::Duration) -> AppError {
+    AppError::new(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        "auth.throttled",
+        "Too many failed attempts; wait before trying again.",
+    )
+    .with_retry_after(throttle::retry_after(wait))
 }
 
 /// Turns verified claims into the caller, refusing tokens of disabled users or issued before
@@ -221,38 +255,74 @@ pub fn get_user_by_id(conn: &mut DbConnection, id: &str) -> AppResult<User> {
     User::from_row(row)
 }
 
-pub fn change_password(
-    conn: &mut DbConnection,
+/// Checks the current password first (argon2 off the pool, counted by the login throttle),
+/// hashes the new one, and only then opens the write transaction, which refuses if the
+/// password or the sessions changed in between.
+pub async fn change_password(
+    state: &AppState,
     principal: &Principal,
-    req: &ChangePasswordRequest,
+    req: ChangePasswordRequest,
+    client: IpAddr,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let mut errors = FieldErrors::default();
     check_password(&mut errors, "new_password", &req.new_password);
     errors.into_result()?;
-    let new_hash = hash(&req.new_password)?;
-    db::write_tx(conn, |conn| {
-        let row = users::find_user_by_id(conn, &principal.user_id)?
-            .ok_or_else(|| AppError::unauthorized("The token is no longer valid; log in again."))?;
-        if !auth::verify_password(&req.current_password, Some(&row.password_hash)) {
-            return Err(AppError::validation(
-                "auth.wrong_password",
-                "The current password is wrong.",
-            )
-            .with_field("current_password", "is wrong"));
-        }
-        users::update_user(
-            conn,
-            &row.id,
-            &UserChanges {
-                password_hash: Some(new_hash),
-                token_version: Some(row.token_version + 1),
-                updated_at: Some(to_db_time(now)),
-                ..Default::default()
-            },
-        )?;
-        Ok(())
-    })
+    let throttle = &state.logins;
+    if let Err(t) = throttle.check(&principal.username, client, Instant::now()) {
+        tracing::warn!(audit = "password_change", user.name = %principal.username, client.ip = %client, result = "throttled", "password change refused: too many failures");
+        return Err(throttled(t.wait()));
+    }
+    let id = principal.user_id.clone();
+    let row = state
+        .run(move |conn| {
+            users::find_user_by_id(conn, &id)?.ok_or_else(|| {
+                AppError::unauthorized("The token is no longer valid; log in again.")
+            })
+        })
+        .await?;
+    if !throttle
+        .verify(req.current_password, Some(row.password_hash.clone()))
+        .await?
+    {
+        throttle.fail(&principal.username, client, Instant::now());
+        tracing::warn!(audit = "password_change", user.name = %principal.username, client.ip = %client, result = "failed", "password change: wrong current password");
+        return Err(
+            AppError::validation("auth.wrong_password", "The current password is wrong.")
+                .with_field("current_password", "is wrong"),
+        );
+    }
+    let new_hash = throttle.hash(req.new_password).await?;
+    state
+        .run(move |conn| {
+            db::write_tx(conn, |conn| {
+                let now_row = users::find_user_by_id(conn, &row.id)?.ok_or_else(|| {
+                    AppError::unauthorized("The token is no longer valid; log in again.")
+                })?;
+                if now_row.password_hash != row.password_hash
+                    || now_row.token_version != row.token_version
+                {
+                    return Err(AppError::conflict(
+                        "auth.changed_meanwhile",
+                        "The account changed during the request; try again.",
+                    ));
+                }
+                users::update_user(
+                    conn,
+                    &row.id,
+                    &UserChanges {
+                        password_hash: Some(new_hash),
+                        token_version: Some(row.token_version + 1),
+                        updated_at: Some(to_db_time(now)),
+                        ..Default::default()
+                    },
+                )?;
+                Ok(())
+            })
+        })
+        .await?;
+    tracing::info!(audit = "password_change", user.name = %principal.username, client.ip = %client, result = "ok", "password changed");
+    Ok(())
 }
 
 pub fn list_users(conn: &mut DbConnection, page: PageRequest) -> AppResult<Page<User>> {
@@ -268,9 +338,32 @@ pub fn list_users(conn: &mut DbConnection, page: PageRequest) -> AppResult<Page<
     })
 }
 
+/// Creates a user, hashing the password here (CLI, bootstrap, demo). The API hashes off the
+/// pool first and calls [`create_user_with_hash`].
 pub fn create_user(
     conn: &mut DbConnection,
     req: &CreateUserRequest,
+    now: DateTime<Utc>,
+) -> AppResult<User> {
+    let hash = password_acceptable(&req.password)
+        .then(|| hash(&req.password))
+        .transpose()?;
+    create_user_with_hash(conn, req, hash, now)
+}
+
+/// Whether a password passes the rules, so that it is worth hashing.
+pub fn password_acceptable(password: &str) -> bool {
+    let mut errors = FieldErrors::default();
+    check_password(&mut errors, "password", password);
+    errors.into_result().is_ok()
+}
+
+/// `password_hash` is `None` exactly when the password breaks the rules (then this answers
+/// the 422 with every field's problem).
+pub fn create_user_with_hash(
+    conn: &mut DbConnection,
+    req: &CreateUserRequest,
+    password_hash: Option<String>,
     now: DateTime<Utc>,
 ) -> AppResult<User> {
     let username = normalise_username(&req.username);
@@ -285,10 +378,11 @@ pub fn create_user(
         errors.check(valid_email(e), "email", "is not an email address");
     }
     errors.check(req.full_name.len() <= 200, "full_name", "is too long");
-    let password_hash = hash(&req.password)?;
     db::write_tx(conn, |conn| {
         check_unit(conn, &mut errors, req.role, req.unit_code.as_deref())?;
         errors.into_result()?;
+        let password_hash =
+            password_hash.ok_or_else(|| AppError::internal("create_user: no password hash"))?;
         let row = UserRow {
             id: uuid::Uuid::new_v4().to_string(),
             username: username.clone(),
@@ -313,10 +407,13 @@ pub fn create_user(
     })
 }
 
+/// Changes a user; `password_hash` is the new password's hash when `req.password` is set
+/// (hashed by the caller, off the pool).
 pub fn update_user(
     conn: &mut DbConnection,
     username: &str,
     req: &UpdateUserRequest,
+    password_hash: Option<String>,
     now: DateTime<Utc>,
 ) -> AppResult<User> {
     let mut errors = FieldErrors::default();
@@ -326,7 +423,6 @@ pub fn update_user(
     if let Some(Some(e)) = &req.email {
         errors.check(valid_email(e), "email", "is not an email address");
     }
-    let password_hash = req.password.as_deref().map(hash).transpose()?;
     db::write_tx(conn, |conn| {
         let row = users::find_user_by_username(conn, &normalise_username(username))?.ok_or_else(
             || AppError::not_found("user.not_found", format!("No user {username:?}.")),
@@ -339,6 +435,19 @@ pub fn update_user(
         };
         check_unit(conn, &mut errors, role, unit.as_deref())?;
         errors.into_result()?;
+        if req.password.is_some() != password_hash.is_some() {
+            return Err(AppError::internal("update_user: password without its hash"));
+        }
+        let stays_admin = role == Role::Admin && req.active.unwrap_or(row.active);
+        if current_role == Role::Admin && row.active && !stays_admin {
+            users::lock_admins(conn)?;
+            if users::count_active_admins(conn)? <= 1 {
+                return Err(AppError::conflict(
+                    "user.last_admin",
+                    "This is the last active admin: make another admin first.",
+                ));
+            }
+        }
         // Anything that changes what the user may do or who may log in ends their sessions.
         let revokes = password_hash.is_some()
             || role != current_role

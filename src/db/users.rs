@@ -86,3 +86,26 @@ pub fn update_user(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> 
         .execute(conn)
         .map(|_| ())
 }
+
+/// Active admins, counted for the last-admin rule.
+pub fn count_active_admins(conn: &mut DbConnection) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq("admin"))
+        .filter(users::active.eq(true))
+        .count()
+        .get_result(conn)
+}
+
+/// Serialises changes that could leave no active admin: on PostgreSQL a transaction-scoped
+/// advisory lock (two admins demoting each other at once would each still see the other);
+/// SQLite write transactions are serial already (`BEGIN IMMEDIATE`).
+pub fn lock_admins(conn: &mut DbConnection) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7418230002)")
+                .execute(c)
+                .map(|_| ())
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}

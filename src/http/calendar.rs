@@ -1,5 +1,6 @@
 //! The working calendar: special days, their admin edits, and due-time explanations.
 
+use super::access::{Admin, AnyUser, Caller};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Datelike, NaiveDate};
 use serde::Deserialize;
@@ -8,7 +9,6 @@ use utoipa::IntoParams;
 use super::json::Json;
 use crate::app::AppState;
 use crate::app::calendar::{self, CalendarChange, CalendarDay, PutCalendarDay};
-use crate::app::users::Principal;
 use crate::domain::deadline::{Duration, DurationUnit};
 use crate::error::{AppError, AppResult, FieldErrors, Problem};
 
@@ -32,6 +32,7 @@ fn parse_date(raw: &str) -> AppResult<NaiveDate> {
     responses((status = 200, body = Vec<CalendarDay>)))]
 pub async fn list_days(
     state: web::Data<AppState>,
+    _caller: Caller<AnyUser>,
     q: web::Query<YearQuery>,
 ) -> AppResult<HttpResponse> {
     let tz = state.calendar.settings().timezone();
@@ -50,10 +51,11 @@ pub async fn list_days(
     responses((status = 200, body = CalendarDay), (status = 422, body = Problem)))]
 pub async fn put_day(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: Caller<Admin>,
     path: web::Path<String>,
     body: Json<PutCalendarDay>,
 ) -> AppResult<HttpResponse> {
+    let principal = caller.into_inner();
     let date = parse_date(&path)?;
     let now = state.clock.now();
     let cache = state.calendar.clone();
@@ -69,9 +71,10 @@ pub async fn put_day(
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_day(
     state: web::Data<AppState>,
-    principal: Principal,
+    caller: Caller<Admin>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
+    let principal = caller.into_inner();
     let date = parse_date(&path)?;
     let now = state.clock.now();
     let cache = state.calendar.clone();
@@ -84,7 +87,10 @@ pub async fn delete_day(
 /// The log of calendar edits, newest first (500 at most).
 #[utoipa::path(get, path = "/api/v1/calendar/changes", tag = "calendar",
     responses((status = 200, body = Vec<CalendarChange>)))]
-pub async fn list_changes(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn list_changes(
+    state: web::Data<AppState>,
+    _caller: Caller<Admin>,
+) -> AppResult<HttpResponse> {
     let changes = state.run(calendar::list_changes).await?;
     Ok(HttpResponse::Ok().json(changes))
 }
@@ -102,7 +108,11 @@ pub struct DueQuery {
 #[utoipa::path(get, path = "/api/v1/calendar/due", tag = "calendar", params(DueQuery),
     responses((status = 200, description = "`{start, effective_start, due_at, duration, days: [{date, counted, kind, reason, …}]}`"),
         (status = 422, body = Problem)))]
-pub async fn due(state: web::Data<AppState>, q: web::Query<DueQuery>) -> AppResult<HttpResponse> {
+pub async fn due(
+    state: web::Data<AppState>,
+    _caller: Caller<AnyUser>,
+    q: web::Query<DueQuery>,
+) -> AppResult<HttpResponse> {
     let mut errors = FieldErrors::default();
     let start = match &q.start {
         None => Some(state.clock.now()),

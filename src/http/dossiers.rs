@@ -3,6 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
+use super::access::{Actors, Caller, Intake, Staff};
 use super::json::Json;
 use crate::app::AppState;
 use crate::app::dossiers::{
@@ -15,9 +16,10 @@ use crate::error::{AppError, AppResult, Problem};
 /// Runs a dossier use case on the blocking pool with the current calendar and clock.
 pub(super) async fn with_ctx<T: Send + 'static>(
     state: &web::Data<AppState>,
-    principal: Principal,
+    principal: impl Into<Principal>,
     f: impl FnOnce(&mut DbConnection, &Ctx) -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
+    let principal = principal.into();
     let app = state.get_ref().clone();
     let now = app.clock.now();
     state
@@ -45,7 +47,7 @@ fn etag(version: i32) -> (header::HeaderName, String) {
     responses((status = 201, body = CreatedDossier), (status = 422, body = Problem, description = "validation, or `missing_items`")))]
 pub async fn create_dossier(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Intake>,
     req: HttpRequest,
     body: Json<CreateDossierRequest>,
 ) -> AppResult<HttpResponse> {
@@ -84,7 +86,7 @@ pub async fn create_dossier(
     responses((status = 200, description = "`{items: [Dossier], total, page, per_page}`")))]
 pub async fn list_dossiers(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Staff>,
     q: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let page = with_ctx(&state, principal, move |conn, ctx| {
@@ -99,7 +101,7 @@ pub async fn list_dossiers(
     responses((status = 200, body = Dossier), (status = 404, body = Problem)))]
 pub async fn get_dossier(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Staff>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let dossier = with_ctx(&state, principal, move |conn, ctx| {
@@ -121,7 +123,7 @@ pub async fn get_dossier(
         (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn perform_action(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Actors>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
     body: Json<ActionRequest>,
@@ -155,7 +157,7 @@ pub async fn perform_action(
     responses((status = 200, body = Vec<HistoryRow>), (status = 404, body = Problem)))]
 pub async fn dossier_history(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Staff>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let rows = with_ctx(&state, principal, move |conn, ctx| {

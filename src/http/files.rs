@@ -5,11 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 
+use super::access::{Caller, Digitisers, Staff};
 use super::dossiers::with_ctx;
 use super::json::Json;
 use crate::app::AppState;
 use crate::app::files::{self, AttachedFile, DossierFiles, FileMetadata, ReuseRequest};
-use crate::app::users::Principal;
 use crate::domain::media;
 use crate::error::{AppError, AppResult, Problem};
 
@@ -34,7 +34,7 @@ fn date(field: &str, v: &str) -> AppResult<chrono::NaiveDate> {
     responses((status = 201, body = AttachedFile), (status = 413, body = Problem), (status = 415, body = Problem)))]
 pub async fn upload(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Digitisers>,
     path: web::Path<(String, String)>,
     mut payload: Multipart,
 ) -> AppResult<HttpResponse> {
@@ -136,7 +136,7 @@ pub async fn upload(
     responses((status = 201, body = AttachedFile), (status = 404, body = Problem)))]
 pub async fn reuse(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Digitisers>,
     path: web::Path<(String, String)>,
     body: Json<ReuseRequest>,
 ) -> AppResult<HttpResponse> {
@@ -153,7 +153,7 @@ pub async fn reuse(
     responses((status = 200, body = DossierFiles)))]
 pub async fn list(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Staff>,
     path: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let code = path.into_inner();
@@ -170,7 +170,7 @@ pub async fn list(
     responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
 pub async fn download(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Staff>,
     path: web::Path<(String, String, String)>,
 ) -> AppResult<HttpResponse> {
     let (code, item, sha) = path.into_inner();

@@ -4,10 +4,10 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::access::{Caller, Staff};
 use super::dossiers::with_ctx;
 use crate::app::AppState;
 use crate::app::forms;
-use crate::app::users::Principal;
 use crate::error::{AppResult, Problem};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -23,7 +23,7 @@ pub struct FormQuery {
     responses((status = 200, content_type = "text/html"), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn form(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Staff>,
     path: web::Path<(String, String)>,
     q: web::Query<FormQuery>,
 ) -> AppResult<HttpResponse> {

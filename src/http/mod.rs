@@ -4,6 +4,7 @@ mod access;
 mod admin;
 mod auth;
 mod calendar;
+pub mod client;
 mod dossiers;
 mod files;
 mod forms;
@@ -17,107 +18,189 @@ mod public;
 mod reports;
 
 use actix_web::dev::Server;
+use actix_web::http::{Method, header};
 use actix_web::middleware::{Compress, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, Route, web};
 
 use crate::app::AppState;
-use crate::auth::Role;
+use crate::error::AppError;
 
-pub use access::{Access, RouteSpec};
+pub use access::{Access, Caller, Policy, RouteSpec};
+use access::{
+    Actors, Admin, AnyUser, Auditors, Digitisers, Intake, Public, Reporters, ResourceRules, Staff,
+};
 
-const STAFF: &[Role] = &[
-    Role::Admin,
-    Role::Clerk,
-    Role::Officer,
-    Role::Leader,
-    Role::Viewer,
-];
-const ADMIN: &[Role] = &[Role::Admin];
-/// Who creates dossiers: counter clerks, the online portal, admins (back-entry).
-const INTAKE: &[Role] = &[Role::Admin, Role::Clerk, Role::Portal];
-/// Who performs actions; each action's own roles (design §4) are checked by the use case.
-/// Who scans and attaches documents.
-const DIGITISERS: &[Role] = &[Role::Admin, Role::Clerk, Role::Officer, Role::Leader];
-/// Who pulls statistics.
-const REPORTERS: &[Role] = &[Role::Admin, Role::Leader, Role::Viewer];
-const ACTORS: &[Role] = &[Role::Admin, Role::Clerk, Role::Officer, Role::Leader];
-
-/// Declares every API route once: method, path, who may call it, handler. The access column is
-/// enforced by `access::authorize` before any handler runs, listed in the OpenAPI document and
-/// walked by the role test.
+/// Declares every API route once: method, path, access policy, handler. Each path becomes one
+/// actix resource wrapped in `access::enforce` with its rows' rules (lock 1), and every
+/// non-public handler takes a `Caller<Policy>` of the same policy (lock 2; the role walk in
+/// `tests/api/access.rs` runs without the middleware to hold each handler to its row). The
+/// table is also listed in the OpenAPI document and walked by the role tests.
 macro_rules! route_table {
-    ($( $method:ident $path:literal => $handler:path, $access:expr; )*) => {
+    ($( $method:ident $path:literal => $handler:path, $policy:ty; )*) => {
         pub const ROUTES: &[RouteSpec] = &[
-            $( RouteSpec { method: stringify!($method), path: $path, access: $access }, )*
+            $( RouteSpec { method: stringify!($method), path: $path, access: <$policy as Policy>::ACCESS }, )*
         ];
-        fn register_routes(cfg: &mut web::ServiceConfig) {
-            $( cfg.route($path, web::$method().to($handler)); )*
+        fn handlers() -> Vec<Route> {
+            vec![ $( web::$method().to($handler), )* ]
         }
     };
 }
 
 route_table! {
-    get    "/healthz"                        => ops::healthz,          Access::Public;
-    get    "/readyz"                         => ops::readyz,           Access::Public;
-    get    "/api/v1/openapi.json"            => ops::openapi_json,     Access::Public;
+    get    "/healthz"                        => ops::healthz,          Public;
+    get    "/readyz"                         => ops::readyz,           Public;
+    get    "/api/v1/openapi.json"            => ops::openapi_json,     Public;
 
-    post   "/api/v1/auth/login"              => auth::login,           Access::Public;
-    get    "/api/v1/auth/me"                 => auth::me,              Access::AnyUser;
-    post   "/api/v1/auth/password"           => auth::change_password, Access::AnyUser;
+    post   "/api/v1/auth/login"              => auth::login,           Public;
+    get    "/api/v1/auth/me"                 => auth::me,              AnyUser;
+    post   "/api/v1/auth/password"           => auth::change_password, AnyUser;
 
-    get    "/api/v1/units"                   => admin::list_units,     Access::AnyUser;
-    post   "/api/v1/units"                   => admin::create_unit,    Access::Roles(ADMIN);
-    get    "/api/v1/users"                   => admin::list_users,     Access::Roles(ADMIN);
-    post   "/api/v1/users"                   => admin::create_user,    Access::Roles(ADMIN);
-    get    "/api/v1/users/{username}"        => admin::get_user,       Access::Roles(ADMIN);
-    patch  "/api/v1/users/{username}"        => admin::update_user,    Access::Roles(ADMIN);
+    get    "/api/v1/units"                   => admin::list_units,     AnyUser;
+    post   "/api/v1/units"                   => admin::create_unit,    Admin;
+    get    "/api/v1/users"                   => admin::list_users,     Admin;
+    post   "/api/v1/users"                   => admin::create_user,    Admin;
+    get    "/api/v1/users/{username}"        => admin::get_user,       Admin;
+    patch  "/api/v1/users/{username}"        => admin::update_user,    Admin;
 
-    get    "/api/v1/calendar/days"           => calendar::list_days,   Access::AnyUser;
-    put    "/api/v1/calendar/days/{date}"    => calendar::put_day,     Access::Roles(ADMIN);
-    delete "/api/v1/calendar/days/{date}"    => calendar::delete_day,  Access::Roles(ADMIN);
-    get    "/api/v1/calendar/changes"        => calendar::list_changes, Access::Roles(ADMIN);
-    get    "/api/v1/calendar/due"            => calendar::due,         Access::AnyUser;
+    get    "/api/v1/calendar/days"           => calendar::list_days,   AnyUser;
+    put    "/api/v1/calendar/days/{date}"    => calendar::put_day,     Admin;
+    delete "/api/v1/calendar/days/{date}"    => calendar::delete_day,  Admin;
+    get    "/api/v1/calendar/changes"        => calendar::list_changes, Admin;
+    get    "/api/v1/calendar/due"            => calendar::due,         AnyUser;
 
-    get    "/api/v1/procedures"              => procedures::list_procedures,  Access::Public;
-    get    "/api/v1/procedures/{code}"       => procedures::get_procedure,    Access::Public;
-    post   "/api/v1/procedures"              => procedures::create_procedure, Access::Roles(ADMIN);
-    put    "/api/v1/procedures/{code}"       => procedures::update_procedure, Access::Roles(ADMIN);
+    get    "/api/v1/procedures"              => procedures::list_procedures,  Public;
+    get    "/api/v1/procedures/{code}"       => procedures::get_procedure,    Public;
+    post   "/api/v1/procedures"              => procedures::create_procedure, Admin;
+    put    "/api/v1/procedures/{code}"       => procedures::update_procedure, Admin;
 
-    post   "/api/v1/dossiers"                => dossiers::create_dossier,  Access::Roles(INTAKE);
-    get    "/api/v1/dossiers"                => dossiers::list_dossiers,   Access::Roles(STAFF);
-    get    "/api/v1/dossiers/{code}"         => dossiers::get_dossier,     Access::Roles(STAFF);
-    post   "/api/v1/dossiers/{code}/actions/{action}" => dossiers::perform_action, Access::Roles(ACTORS);
-    get    "/api/v1/dossiers/{code}/history" => dossiers::dossier_history, Access::Roles(STAFF);
-    post   "/api/v1/dossiers/{code}/components/{item_code}/files" => files::upload, Access::Roles(DIGITISERS);
-    post   "/api/v1/dossiers/{code}/components/{item_code}/reuse" => files::reuse,  Access::Roles(DIGITISERS);
-    get    "/api/v1/dossiers/{code}/files"   => files::list,           Access::Roles(STAFF);
-    get    "/api/v1/dossiers/{code}/forms/{form}" => forms::form,      Access::Roles(STAFF);
-    get    "/api/v1/dossiers/{code}/components/{item_code}/files/{sha256}" => files::download, Access::Roles(STAFF);
+    post   "/api/v1/dossiers"                => dossiers::create_dossier,  Intake;
+    get    "/api/v1/dossiers"                => dossiers::list_dossiers,   Staff;
+    get    "/api/v1/dossiers/{code}"         => dossiers::get_dossier,     Staff;
+    post   "/api/v1/dossiers/{code}/actions/{action}" => dossiers::perform_action, Actors;
+    get    "/api/v1/dossiers/{code}/history" => dossiers::dossier_history, Staff;
+    post   "/api/v1/dossiers/{code}/components/{item_code}/files" => files::upload, Digitisers;
+    post   "/api/v1/dossiers/{code}/components/{item_code}/reuse" => files::reuse,  Digitisers;
+    get    "/api/v1/dossiers/{code}/files"   => files::list,           Staff;
+    get    "/api/v1/dossiers/{code}/forms/{form}" => forms::form,      Staff;
+    get    "/api/v1/dossiers/{code}/components/{item_code}/files/{sha256}" => files::download, Staff;
 
-    get    "/api/v1/notifications"           => notifications::list_notifications, Access::Roles(&[Role::Admin, Role::Viewer]);
+    get    "/api/v1/notifications"           => notifications::list_notifications, Auditors;
 
-    get    "/api/v1/public/lookup"           => public::lookup,       Access::Public;
-    get    "/tra-cuu"                        => public::lookup_page,  Access::Public;
+    get    "/api/v1/public/lookup"           => public::lookup,       Public;
+    post   "/api/v1/public/lookup"           => public::lookup_post,  Public;
+    get    "/tra-cuu"                        => public::lookup_page,  Public;
+    post   "/tra-cuu"                        => public::lookup_page_post, Public;
 
-    get    "/api/v1/reports/bieu-06"         => reports::bieu06,      Access::Roles(REPORTERS);
-    get    "/api/v1/reports/indicators"      => reports::indicators,  Access::Roles(REPORTERS);
-    get    "/api/v1/reports/queue"           => reports::queue,       Access::Roles(STAFF);
+    get    "/api/v1/reports/bieu-06"         => reports::bieu06,      Reporters;
+    get    "/api/v1/reports/indicators"      => reports::indicators,  Reporters;
+    get    "/api/v1/reports/queue"           => reports::queue,       Staff;
+}
+
+/// Which access locks an app is built with. Only `Both` serves; the others exist so that the
+/// tests can show that each lock alone stops every request that must be refused.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locks {
+    Both,
+    /// The real handlers without the middleware: only their `Caller` extractors check.
+    ExtractorOnly,
+    /// The middleware around handlers that check nothing and answer 200 `reached`.
+    MiddlewareOnly,
+}
+
+fn method_of(spec: &RouteSpec) -> Method {
+    match spec.method {
+        "post" => Method::POST,
+        "put" => Method::PUT,
+        "patch" => Method::PATCH,
+        "delete" => Method::DELETE,
+        "head" => Method::HEAD,
+        "trace" => Method::TRACE,
+        _ => Method::GET,
+    }
+}
+
+async fn canary() -> HttpResponse {
+    HttpResponse::Ok().body("reached")
+}
+
+/// One resource per path with every method the table gives it; other methods answer 405.
+fn register_routes(cfg: &mut web::ServiceConfig, locks: Locks) {
+    let mut groups: Vec<(&'static str, Vec<(Method, Access)>, Vec<Route>)> = Vec::new();
+    for (spec, handler) in ROUTES.iter().zip(handlers()) {
+        let method = method_of(spec);
+        let route = match locks {
+            Locks::MiddlewareOnly => web::method(method.clone()).to(canary),
+            _ => handler,
+        };
+        let i = match groups.iter().position(|g| g.0 == spec.path) {
+            Some(i) => i,
+            None => {
+                groups.push((spec.path, Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        groups[i].1.push((method, spec.access));
+        groups[i].2.push(route);
+    }
+    for (path, rules, routes) in groups {
+        let allow = rules
+            .iter()
+            .map(|(m, _)| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut resource = web::resource(path)
+            .app_data(ResourceRules(rules))
+            .default_service(web::to(move || {
+                let allow = allow.clone();
+                async move {
+                    let mut resp = AppError::new(
+                        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                        "route.method_not_allowed",
+                        format!("This resource answers {allow}."),
+                    )
+                    .error_response();
+                    if let Ok(v) = header::HeaderValue::from_str(&allow) {
+                        resp.headers_mut().insert(header::ALLOW, v);
+                    }
+                    resp
+                }
+            }));
+        for route in routes {
+            resource = resource.route(route);
+        }
+        match locks {
+            Locks::ExtractorOnly => cfg.service(resource),
+            _ => cfg.service(resource.wrap(from_fn(access::enforce))),
+        };
+    }
 }
 
 /// Builds the application for one worker.
-pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+pub fn configure(state: AppState, locks: Locks) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
+        let proxies = client::parse_all(&state.settings.server.trusted_proxies).unwrap_or_default();
         cfg.app_data(web::Data::new(state))
+            .app_data(web::Data::new(client::TrustedProxies(proxies)))
             .app_data(json::payload_config())
             .app_data(problem::path_config())
             .app_data(problem::query_config());
-        register_routes(cfg);
+        register_routes(cfg, locks);
         cfg.service(ops::swagger_ui());
     }
 }
 
 /// Binds and returns the server (not yet awaited). Tests pass a listener on 127.0.0.1:0.
 pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
+    server_with(state, listener, Locks::Both)
+}
+
+#[doc(hidden)]
+pub fn server_with(
+    state: AppState,
+    listener: std::net::TcpListener,
+    locks: Locks,
+) -> std::io::Result<Server> {
     let metrics = actix_web_prom::PrometheusMetricsBuilder::new("motcua")
         .registry(state.metrics.registry.clone())
         .endpoint("/metrics")
@@ -131,9 +214,8 @@ pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Resu
     };
     let server = HttpServer::new(move || {
         App::new()
-            .configure(configure(state.clone()))
+            .configure(configure(state.clone(), locks))
             .default_service(web::to(problem::not_found))
-            .wrap(from_fn(access::authorize))
             .wrap(from_fn(problem::problem_fallback))
             .wrap(Compress::default())
             .wrap(metrics.clone())

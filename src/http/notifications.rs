@@ -2,6 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
+use super::access::{Auditors, Caller};
 use crate::app::AppState;
 use crate::app::notifications::{self, NotificationQuery};
 use crate::error::{AppResult, Problem};
@@ -12,6 +13,7 @@ use crate::error::{AppResult, Problem};
         (status = 422, body = Problem)))]
 pub async fn list_notifications(
     state: web::Data<AppState>,
+    _caller: Caller<Auditors>,
     q: web::Query<NotificationQuery>,
 ) -> AppResult<HttpResponse> {
     let page = state.run(move |conn| notifications::list(conn, &q)).await?;

@@ -1,12 +1,12 @@
 //! The procedure catalogue (public reads, admin writes).
 
+use super::access::{Admin, Caller};
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::json::Json;
 use crate::app::procedures::{self, Procedure};
-use crate::app::users::Principal;
 use crate::app::{AppState, PageRequest};
 use crate::domain::procedure::ProcedureDefinition;
 use crate::error::{AppResult, Problem};
@@ -50,7 +50,7 @@ pub async fn get_procedure(
     responses((status = 201, body = Procedure), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_procedure(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Admin>,
     body: Json<ProcedureDefinition>,
 ) -> AppResult<HttpResponse> {
     let now = state.clock.now();
@@ -72,7 +72,7 @@ pub async fn create_procedure(
     responses((status = 200, body = Procedure), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_procedure(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Admin>,
     path: web::Path<String>,
     body: Json<ProcedureDefinition>,
 ) -> AppResult<HttpResponse> {

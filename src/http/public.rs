@@ -3,45 +3,85 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
+use super::client::ClientIp;
+use super::json::Json;
 use crate::app::AppState;
 use crate::app::public::{self, PublicStatus};
+use crate::app::throttle::{LookupRefused, retry_after};
 use crate::error::{AppError, AppResult, Problem};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LookupQuery {
     /// Dossier code.
     pub code: Option<String>,
-    /// Lookup key from the receipt.
+    /// Lookup key from the receipt. Prefer `POST /api/v1/public/lookup`: a URL is kept in
+    /// browser histories and proxy logs (this service never logs it).
     pub key: Option<String>,
 }
 
-fn client_ip(req: &HttpRequest) -> std::net::IpAddr {
-    req.peer_addr()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip())
+/// The code and the key, in a body so that the key stays out of URLs.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LookupRequest {
+    /// Dossier code.
+    #[schema(max_length = 64)]
+    pub code: String,
+    /// Lookup key from the receipt (6 characters).
+    #[schema(max_length = 64)]
+    pub key: String,
 }
 
-/// Applies the per-client limit, then looks up; logs every attempt for audit (never the key).
+/// Longest code or key looked at; real ones are far shorter.
+const MAX_LOOKUP_LEN: usize = 64;
+
+fn too_many(code: &str, detail: &str, wait: std::time::Duration) -> AppError {
+    AppError::new(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        code,
+        detail.to_owned(),
+    )
+    .with_retry_after(retry_after(wait))
+}
+
+/// Applies the per-address limit and the per-code lock, then looks up; logs every attempt for
+/// audit (the code, never the key).
 async fn checked_lookup(
     state: &web::Data<AppState>,
-    req: &HttpRequest,
+    client: ClientIp,
     code: String,
     key: String,
 ) -> AppResult<PublicStatus> {
-    let ip = client_ip(req);
-    if let Err(wait) = state.lookup_limiter.check(ip, Instant::now()) {
-        tracing::warn!(audit = "lookup", client.ip = %ip, dossier.code = %code, result = "rate_limited", "public lookup");
-        return Err(AppError::new(
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            "lookup.rate_limited",
-            "Too many look-ups from this address; try again shortly.",
-        )
-        .with_retry_after(wait));
+    let ip = client.0;
+    if code.len() > MAX_LOOKUP_LEN || key.len() > MAX_LOOKUP_LEN {
+        return Err(AppError::validation(
+            "lookup.too_long",
+            "A dossier code or a lookup key is never that long.",
+        ));
+    }
+    let now = Instant::now();
+    match state.lookup_limiter.check(ip, &code, now) {
+        Ok(()) => {}
+        Err(LookupRefused::Address(wait)) => {
+            tracing::warn!(audit = "lookup", client.ip = %ip, dossier.code = ?code, result = "rate_limited", "public lookup");
+            return Err(too_many(
+                "lookup.rate_limited",
+                "Too many look-ups from this address; try again shortly.",
+                wait,
+            ));
+        }
+        Err(LookupRefused::Code(wait)) => {
+            tracing::warn!(audit = "lookup", client.ip = %ip, dossier.code = ?code, result = "code_locked", "public lookup");
+            return Err(too_many(
+                "lookup.code_locked",
+                "Too many wrong keys for this code; look-ups of it are paused.",
+                wait,
+            ));
+        }
     }
     let tz = state.calendar.settings().timezone();
     let c = code.clone();
@@ -50,18 +90,25 @@ async fn checked_lookup(
         .await;
     let outcome = match &result {
         Ok(_) => "found",
-        Err(_) => "not_found",
+        Err(e) if e.code() == "lookup.not_found" => {
+            if let Some(lock) = state.lookup_limiter.wrong_key(&code, now) {
+                tracing::warn!(audit = "lookup", client.ip = %ip, dossier.code = ?code, lock.seconds = lock.as_secs(), result = "code_locked", "public lookup: too many wrong keys, code locked");
+            }
+            "not_found"
+        }
+        Err(_) => "error",
     };
-    tracing::info!(audit = "lookup", client.ip = %ip, dossier.code = %code, result = outcome, "public lookup");
+    tracing::info!(audit = "lookup", client.ip = %ip, dossier.code = ?code, result = outcome, "public lookup");
     result
 }
 
-/// A dossier's status by code and lookup key; an unknown code and a wrong key answer the same 404.
+/// A dossier's status by code and lookup key; an unknown code and a wrong key answer the same
+/// 404. Kept for links and scripts; `POST` keeps the key out of the URL.
 #[utoipa::path(get, path = "/api/v1/public/lookup", tag = "public", params(LookupQuery),
     responses((status = 200, body = PublicStatus), (status = 404, body = Problem), (status = 429, body = Problem)))]
 pub async fn lookup(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    client: ClientIp,
     q: web::Query<LookupQuery>,
 ) -> AppResult<HttpResponse> {
     let (Some(code), Some(key)) = (q.code.clone(), q.key.clone()) else {
@@ -71,7 +118,20 @@ pub async fn lookup(
                 .with_field("key", "required"),
         );
     };
-    let status = checked_lookup(&state, &req, code, key).await?;
+    let status = checked_lookup(&state, client, code, key).await?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// The same look-up with the code and the key in a JSON body.
+#[utoipa::path(post, path = "/api/v1/public/lookup", tag = "public", request_body = LookupRequest,
+    responses((status = 200, body = PublicStatus), (status = 404, body = Problem), (status = 429, body = Problem)))]
+pub async fn lookup_post(
+    state: web::Data<AppState>,
+    client: ClientIp,
+    body: Json<LookupRequest>,
+) -> AppResult<HttpResponse> {
+    let Json(LookupRequest { code, key }) = body;
+    let status = checked_lookup(&state, client, code, key).await?;
     Ok(HttpResponse::Ok().json(status))
 }
 
@@ -88,23 +148,46 @@ fn page_env() -> &'static Environment<'static> {
     })
 }
 
-/// The lookup as a page for phones, in Vietnamese.
+/// The lookup as a page for phones, in Vietnamese; its form posts the key (never in the URL).
 #[utoipa::path(get, path = "/tra-cuu", tag = "public", params(LookupQuery), responses((status = 200, content_type = "text/html")))]
 pub async fn lookup_page(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    client: ClientIp,
     q: web::Query<LookupQuery>,
 ) -> AppResult<HttpResponse> {
-    let code = q.code.clone().unwrap_or_default();
+    let q = q.into_inner();
+    render_page(&state, client, q.code, q.key).await
+}
+
+/// The page's form: code and key as `application/x-www-form-urlencoded`.
+#[utoipa::path(post, path = "/tra-cuu", tag = "public",
+    request_body(content = LookupRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, content_type = "text/html")))]
+pub async fn lookup_page_post(
+    state: web::Data<AppState>,
+    client: ClientIp,
+    form: web::Form<LookupQuery>,
+) -> AppResult<HttpResponse> {
+    let f = form.into_inner();
+    render_page(&state, client, f.code, f.key).await
+}
+
+async fn render_page(
+    state: &web::Data<AppState>,
+    client: ClientIp,
+    code: Option<String>,
+    key: Option<String>,
+) -> AppResult<HttpResponse> {
+    let code = code.unwrap_or_default();
     let (mut status, mut error, mut http) = (None, None, actix_web::http::StatusCode::OK);
-    if let (false, Some(key)) = (code.is_empty(), q.key.clone()) {
-        match checked_lookup(&state, &req, code.clone(), key).await {
+    if let (false, Some(key)) = (code.is_empty(), key) {
+        match checked_lookup(state, client, code.clone(), key).await {
             Ok(s) => status = Some(s),
-            Err(e) if e.code() == "lookup.rate_limited" => {
+            Err(e) if matches!(e.code(), "lookup.rate_limited" | "lookup.code_locked") => {
                 error = Some("Quý vị tra cứu quá nhiều lần. Vui lòng thử lại sau ít phút.");
                 http = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
             }
-            Err(e) if e.code() == "lookup.not_found" => {
+            Err(e) if matches!(e.code(), "lookup.not_found" | "lookup.too_long") => {
                 error = Some("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu đã nhập.");
                 http = actix_web::http::StatusCode::NOT_FOUND;
             }

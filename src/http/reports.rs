@@ -5,9 +5,9 @@ use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::access::{Caller, Reporters, Staff};
 use crate::app::AppState;
 use crate::app::reports::{self, Bieu06, PeriodQuery};
-use crate::app::users::Principal;
 use crate::domain::stats::Bieu06Row;
 use crate::error::{AppError, AppResult, Problem};
 
@@ -167,6 +167,7 @@ fn to_xlsx(report: &Bieu06, agency: &str) -> Result<Vec<u8>, rust_xlsxwriter::Xl
     responses((status = 200, body = Bieu06, description = "JSON, or CSV / XLSX with format=csv|xlsx"), (status = 422, body = Problem)))]
 pub async fn bieu06(
     state: web::Data<AppState>,
+    _caller: Caller<Reporters>,
     q: web::Query<PeriodQuery>,
 ) -> AppResult<HttpResponse> {
     let format = q.format.clone().unwrap_or_else(|| "json".into());
@@ -206,6 +207,7 @@ pub async fn bieu06(
     responses((status = 200, body = Vec<crate::domain::stats::Indicator>), (status = 422, body = Problem)))]
 pub async fn indicators(
     state: web::Data<AppState>,
+    _caller: Caller<Reporters>,
     q: web::Query<PeriodQuery>,
 ) -> AppResult<HttpResponse> {
     let cache = state.calendar.clone();
@@ -229,7 +231,7 @@ pub struct QueueQuery {
     responses((status = 200, body = reports::QueueCounts)))]
 pub async fn queue(
     state: web::Data<AppState>,
-    principal: Principal,
+    principal: Caller<Staff>,
     q: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     let unit = match (&q.unit_code, principal.role.needs_unit()) {

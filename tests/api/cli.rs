@@ -102,7 +102,7 @@ fn create_user_reads_the_password_from_stdin() {
     assert_eq!(row.role, "clerk");
     assert!(motcua::auth::verify_password(
         "counter-password",
-        Some(&row.password_hash)
+        &row.password_hash
     ));
 
     // Without --password-stdin the command refuses (no password on the command line).

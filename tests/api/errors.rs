@@ -42,15 +42,17 @@ backend_test!(unknown_routes_are_404_problems, |app| {
     app.get("/", Some(&app.admin_token))
         .await
         .expect_problem(404, "route.not_found");
-    // A known path with a method it does not have.
-    app.request(
-        actix_web::http::Method::DELETE,
-        "/api/v1/auth/me",
-        Some(&app.admin_token),
-        None,
-    )
-    .await
-    .expect_problem(404, "route.not_found");
+    // A known path with a method it does not have: 405 with the methods it has.
+    let r = app
+        .request(
+            actix_web::http::Method::DELETE,
+            "/api/v1/units",
+            Some(&app.admin_token),
+            None,
+        )
+        .await
+        .expect_problem(405, "route.method_not_allowed");
+    assert_eq!(r.headers.get("allow").unwrap(), "GET, POST");
 });
 
 backend_test!(clerk_on_an_admin_route_is_403, |app| {
