@@ -124,9 +124,12 @@ async fn canary() -> HttpResponse {
     HttpResponse::Ok().body("reached")
 }
 
+/// One path of the table: its rules by method and its routes.
+type PathGroup = (&'static str, Vec<(Method, Access)>, Vec<Route>);
+
 /// One resource per path with every method the table gives it; other methods answer 405.
 fn register_routes(cfg: &mut web::ServiceConfig, locks: Locks) {
-    let mut groups: Vec<(&'static str, Vec<(Method, Access)>, Vec<Route>)> = Vec::new();
+    let mut groups: Vec<PathGroup> = Vec::new();
     for (spec, handler) in ROUTES.iter().zip(handlers()) {
         let method = method_of(spec);
         let route = match locks {
