@@ -29,7 +29,12 @@ enum Command {
     /// Run pending migrations and exit.
     Migrate,
     /// Load demo data: units, one user per role, sample procedures, dossiers in every state.
+    /// The users' passwords are published in the README, so outside MOTCUA_ENV=dev this needs
+    /// --with-published-passwords.
     Demo {
+        /// Create the demo accounts, whose passwords are published, outside MOTCUA_ENV=dev.
+        #[arg(long)]
+        with_published_passwords: bool,
         /// Also generate this many synthetic dossiers (report benchmarks).
         #[arg(long)]
         dossiers: Option<usize>,
@@ -94,7 +99,20 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("{ran} migration(s) applied");
             Ok(())
         }
-        Command::Demo { dossiers, year } => {
+        Command::Demo {
+            dossiers,
+            year,
+            with_published_passwords,
+        } => {
+            if !settings.is_dev() && !with_published_passwords {
+                return Err(format!(
+                    "demo creates accounts whose passwords are published in the README; \
+                     MOTCUA_ENV is {:?}, not \"dev\": refusing (pass --with-published-passwords \
+                     to load them anyway)",
+                    settings.env
+                )
+                .into());
+            }
             let state = startup::build_state(settings, Clock::System)?;
             let mut conn = state.pool.get()?;
             println!("{}", motcua::app::demo::load(&mut conn, &state)?);

@@ -1489,7 +1489,11 @@ pub struct ListQuery {
     pub received_to: Option<chrono::NaiveDate>,
     /// Code, applicant name or identity number contains this.
     pub q: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 

@@ -67,18 +67,31 @@ pub struct PageRequest {
     pub per_page: i64,
 }
 
+/// Reads `page` / `per_page` from a query string: text that is not a whole number becomes an
+/// out-of-range value, so that it is refused with the same 422 as a huge one.
+pub fn page_param<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(raw.map(|s| s.trim().parse::<i64>().unwrap_or(i64::MAX)))
+}
+
 impl PageRequest {
     pub const MAX_PER_PAGE: i64 = 200;
+    /// Far past any real list; keeps `offset` small for both databases.
+    pub const MAX_PAGE: i64 = 1_000_000;
 
     pub fn new(page: Option<i64>, per_page: Option<i64>) -> AppResult<Self> {
         let page = page.unwrap_or(1);
         let per_page = per_page.unwrap_or(50);
         let mut errors = crate::error::FieldErrors::default();
-        errors.check(page >= 1, "page", "must be at least 1");
+        errors.check(
+            (1..=Self::MAX_PAGE).contains(&page),
+            "page",
+            "must be a whole number from 1 to 1000000",
+        );
         errors.check(
             (1..=Self::MAX_PER_PAGE).contains(&per_page),
             "per_page",
-            "must be between 1 and 200",
+            "must be a whole number from 1 to 200",
         );
         errors.into_result()?;
         Ok(PageRequest { page, per_page })

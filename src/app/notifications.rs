@@ -51,7 +51,11 @@ pub struct NotificationQuery {
     pub dossier: Option<String>,
     /// `pending`, `sending`, `sent` or `failed`.
     pub status: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 

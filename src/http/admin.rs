@@ -13,9 +13,11 @@ use crate::error::{AppResult, Problem};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct PageQuery {
-    /// From 1.
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
-    /// At most 200.
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 

@@ -8,6 +8,7 @@ pub mod client;
 mod dossiers;
 mod files;
 mod forms;
+mod headers;
 mod json;
 mod notifications;
 pub mod openapi;
@@ -16,6 +17,7 @@ mod problem;
 mod procedures;
 mod public;
 mod reports;
+mod span;
 
 use actix_web::dev::Server;
 use actix_web::http::{Method, header};
@@ -220,9 +222,10 @@ pub fn server_with(
             .configure(configure(state.clone(), locks))
             .default_service(web::to(problem::not_found))
             .wrap(from_fn(problem::problem_fallback))
+            .wrap(from_fn(headers::security_headers))
             .wrap(Compress::default())
             .wrap(metrics.clone())
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(tracing_actix_web::TracingLogger::<span::RequestSpan>::new())
     })
     .workers(workers)
     .shutdown_timeout(30)

@@ -14,7 +14,11 @@ use crate::error::{AppResult, Problem};
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ProcedureQuery {
     pub field: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<i64>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 

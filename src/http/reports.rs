@@ -55,11 +55,18 @@ fn group_heading(group_by: &str) -> &'static str {
     }
 }
 
+/// One CSV cell. Text that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or
+/// carriage return first: OWASP "CSV injection") gets a leading `'`, which shows it as text.
 fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    };
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s
     }
 }
 
@@ -252,4 +259,20 @@ pub async fn queue(
         })
         .await?;
     Ok(HttpResponse::Ok().json(counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn formula_like_cells_are_neutralised() {
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        for lead in ["+1", "-1", "@SUM(A1)", "\tx"] {
+            assert_eq!(csv_field(lead), format!("'{lead}"));
+        }
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_field("Đầu tư, xây dựng"), "\"Đầu tư, xây dựng\"");
+        assert_eq!(csv_field("Lao động"), "Lao động");
+    }
 }

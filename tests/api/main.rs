@@ -16,5 +16,6 @@ mod notifications;
 mod ops;
 mod reports;
 mod roles;
+mod security;
 mod smtp;
 mod users;
