@@ -130,6 +130,59 @@ fn component_of(row: &dossiers::DossierRow, item_code: &str) -> AppResult<()> {
     }
 }
 
+/// Checks what an upload is for before its bytes are kept: the dossier (visible to the
+/// caller) and its checklist item; with the received file's hash, also its metadata and that
+/// it is not attached to the item already. `attach` checks all of it again in its transaction.
+pub fn check_upload(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+    item_code: &str,
+    received: Option<(&str, &FileMetadata)>,
+) -> AppResult<()> {
+    let row = visible_dossier(conn, ctx, dossier_code)?;
+    component_of(&row, item_code)?;
+    if let Some((sha, meta)) = received {
+        meta.check()?;
+        if store::find_component_file(conn, &row.id, item_code, sha)?.is_some() {
+            return Err(already_attached());
+        }
+    }
+    Ok(())
+}
+
+fn already_attached() -> AppError {
+    AppError::conflict(
+        "file.exists",
+        "This file is already attached to the component.",
+    )
+}
+
+/// Removes stored files that no row names (a crash or a failed transaction between the
+/// rename and the commit) once older than `grace`, and temporary files of dead uploads.
+// TODO(lead): schedule in jobs (hourly, say, with a grace of an hour or more).
+pub fn sweep_orphan_files(
+    conn: &mut DbConnection,
+    files: &crate::storage::Store,
+    grace: std::time::Duration,
+) -> AppResult<crate::storage::SweepReport> {
+    let report = files
+        .sweep(grace, |sha| {
+            store::find_file(conn, sha)
+                .map(|row| row.is_some())
+                .map_err(std::io::Error::other)
+        })
+        .map_err(AppError::internal)?;
+    if report.orphans + report.temporary > 0 {
+        tracing::info!(
+            files.orphans = report.orphans,
+            files.temporary = report.temporary,
+            "storage sweep removed unreferenced files"
+        );
+    }
+    Ok(report)
+}
+
 /// Attaches a stored upload to a component, in one transaction with the status refresh.
 /// The file is already durable on disk, so the row never names a missing file.
 pub fn attach(
@@ -154,10 +207,7 @@ pub fn attach(
         store::insert_file_if_new(conn, &file)?;
         let link = link(&row, item_code, &stored.sha256, meta, ctx, None);
         if store::find_component_file(conn, &row.id, item_code, &stored.sha256)?.is_some() {
-            return Err(AppError::conflict(
-                "file.exists",
-                "This file is already attached to the component.",
-            ));
+            return Err(already_attached());
         }
         store::insert_component_file(conn, &link)?;
         refresh_status(conn, &row)?;
@@ -225,10 +275,7 @@ pub fn reuse(
         let file =
             store::find_file(conn, &req.sha256)?.ok_or_else(|| AppError::internal("file row"))?;
         if store::find_component_file(conn, &row.id, item_code, &req.sha256)?.is_some() {
-            return Err(AppError::conflict(
-                "file.exists",
-                "This file is already attached to the component.",
-            ));
+            return Err(already_attached());
         }
         let link = link(&row, item_code, &req.sha256, &req.metadata, ctx, Some(from));
         store::insert_component_file(conn, &link)?;

@@ -1,7 +1,7 @@
 //! Digitised components: multipart upload (streamed to disk), reuse, list and download.
 
 use actix_multipart::Multipart;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 
@@ -14,6 +14,8 @@ use crate::domain::media;
 use crate::error::{AppError, AppResult, Problem};
 
 const TEXT_FIELD_LIMIT: usize = 1024;
+/// A file and four metadata fields; anything beyond a few more parts is not a real form.
+const MAX_PARTS: usize = 8;
 
 fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
     AppError::bad_request("request.bad_multipart", format!("Bad multipart body: {e}"))
@@ -39,11 +41,26 @@ pub async fn upload(
     mut payload: Multipart,
 ) -> AppResult<HttpResponse> {
     let (code, item) = path.into_inner();
+    let principal = principal.into_inner();
+    // Nothing is received for a dossier or an item that is not there.
+    let (c, i) = (code.clone(), item.clone());
+    with_ctx(&state, principal.clone(), move |conn, ctx| {
+        files::check_upload(conn, ctx, &c, &i, None)
+    })
+    .await?;
     let max = state.settings.storage.max_upload_bytes;
     let mut meta = FileMetadata::default();
     let mut upload = None;
     let mut declared = None;
+    let mut parts = 0;
     while let Some(field) = payload.next().await {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(AppError::invalid_field(
+                "file",
+                format!("a form of at most {MAX_PARTS} parts"),
+            ));
+        }
         let mut field = field.map_err(multipart_error)?;
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
@@ -118,7 +135,14 @@ pub async fn upload(
             ));
         }
     };
-    // Sync and move into place before the row that names the file is committed.
+    // The metadata and the item are checked before the file is kept; the rename happens
+    // before the row that names the file is committed (a crash in between leaves an orphan
+    // for the sweep, never a row without its file).
+    let (c, i, sha, m) = (code.clone(), item.clone(), incoming.sha256(), meta.clone());
+    with_ctx(&state, principal.clone(), move |conn, ctx| {
+        files::check_upload(conn, ctx, &c, &i, Some((&sha, &m)))
+    })
+    .await?;
     let store = state.store.clone();
     let stored = web::block(move || store.finish(incoming))
         .await?
@@ -164,7 +188,8 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(list))
 }
 
-/// Download a component's file, with the media type found at upload.
+/// Download a component's file, streamed, with the media type found at upload; PDFs and images
+/// `inline`, anything else as an `attachment`.
 #[utoipa::path(get, path = "/api/v1/dossiers/{code}/components/{item_code}/files/{sha256}", tag = "documents",
     params(("code" = String, Path), ("item_code" = String, Path), ("sha256" = String, Path)),
     responses((status = 200, description = "the file"), (status = 404, body = Problem)))]
@@ -175,7 +200,7 @@ pub async fn download(
 ) -> AppResult<HttpResponse> {
     let (code, item, sha) = path.into_inner();
     let s = sha.clone();
-    let file = with_ctx(&state, principal, move |conn, ctx| {
+    let file_row = with_ctx(&state, principal, move |conn, ctx| {
         files::find(conn, ctx, &code, &item, &s)
     })
     .await?;
@@ -183,15 +208,57 @@ pub async fn download(
         .store
         .path_of(&sha)
         .ok_or_else(|| AppError::not_found("file.not_found", "No such file."))?;
-    let bytes = web::block(move || std::fs::read(path))
-        .await?
-        .map_err(AppError::internal)?;
+    let (file, len) = web::block(move || {
+        let f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        Ok::<_, std::io::Error>((f, len))
+    })
+    .await?
+    .map_err(AppError::internal)?;
+    // PDFs and images may open in the browser; anything else is only ever saved.
+    let inline =
+        file_row.media_type == "application/pdf" || file_row.media_type.starts_with("image/");
+    let ext = match file_row.media_type.as_str() {
+        "application/pdf" => "pdf",
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/tiff" => "tif",
+        "image/gif" => "gif",
+        _ => "bin",
+    };
+    let disposition = if inline { "inline" } else { "attachment" };
     Ok(HttpResponse::Ok()
-        .content_type(file.media_type)
+        .content_type(file_row.media_type)
         .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{sha}\""),
+            header::CONTENT_DISPOSITION,
+            format!("{disposition}; filename=\"{sha}.{ext}\""),
         ))
+        // Already compressed formats; and `Compress` leaves a response with an encoding alone.
+        .insert_header((header::CONTENT_ENCODING, "identity"))
         .insert_header(("X-Content-SHA256", sha))
-        .body(bytes))
+        .no_chunking(len)
+        .streaming(chunks(file)))
+}
+
+/// A file's bytes, 64 KiB at a time, each read on the blocking pool.
+fn chunks(
+    file: std::fs::File,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, std::io::Error>> {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let read = web::block(move || {
+            use std::io::Read;
+            let mut buf = vec![0; 64 * 1024];
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((file, buf))
+        })
+        .await;
+        match read {
+            Ok(Ok((_, buf))) if buf.is_empty() => None,
+            Ok(Ok((file, buf))) => Some((Ok(web::Bytes::from(buf)), Some(file))),
+            Ok(Err(e)) => Some((Err(e), None)),
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
+        }
+    })
 }

@@ -61,6 +61,22 @@ async fn upload(
     }
 }
 
+/// Files at their content address (not temporary ones).
+fn stored_files(app: &TestApp) -> usize {
+    let root = app.db.dir().join("files");
+    let mut n = 0;
+    for a in std::fs::read_dir(&root).unwrap() {
+        let a = a.unwrap().path();
+        if a.file_name().unwrap().len() != 2 {
+            continue;
+        }
+        for b in std::fs::read_dir(a).unwrap() {
+            n += std::fs::read_dir(b.unwrap().path()).unwrap().count();
+        }
+    }
+    n
+}
+
 fn pdf(len: usize) -> Vec<u8> {
     let mut b = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
     b.extend((0..len).map(|i| (i * 31 % 251) as u8));
@@ -123,6 +139,22 @@ backend_test!(
             resp.headers().get("content-type").unwrap(),
             "application/pdf"
         );
+        // Streamed with its length; a PDF may open in the browser, never sniffed or cached.
+        let h = |name: &str| {
+            resp.headers()
+                .get(name)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(h("content-length"), bytes.len().to_string());
+        assert_eq!(
+            h("content-disposition"),
+            format!("inline; filename=\"{}.pdf\"", hex(&bytes))
+        );
+        assert_eq!(h("x-content-type-options"), "nosniff");
+        assert_eq!(h("cache-control"), "no-store");
         let got = resp.body().limit(10 << 20).await.unwrap();
         assert_eq!(hex(&got), hex(&bytes));
 
@@ -227,6 +259,20 @@ backend_test!(
             0,
             "temporary uploads left behind"
         );
+        // Refused before the file was kept: nothing is stored at all.
+        assert_eq!(stored_files(&app), 0, "a refused upload was kept");
+        upload(
+            &app,
+            &o.clerk,
+            "NOPE-1",
+            "TP01",
+            "application/pdf",
+            &pdf(10),
+            &[],
+        )
+        .await
+        .expect_problem(404, "dossier.not_found");
+        assert_eq!(stored_files(&app), 0);
         // A viewer may not upload.
         upload(
             &app,
@@ -540,4 +586,41 @@ backend_test!(supplements_add_or_replace_components_with_history, |app| {
         .unwrap()
         .clone();
     assert_eq!(row["details"]["components"].as_array().unwrap().len(), 2);
+});
+
+backend_test!(the_sweep_removes_files_no_row_names, |app| {
+    let o = app.office().await;
+    let code = app.receive_code(&o.clerk, "P1").await;
+    let kept = pdf(500);
+    upload(&app, &o.clerk, &code, "TP01", "application/pdf", &kept, &[])
+        .await
+        .expect(201);
+    // As if the process had died between the rename and the commit.
+    let mut orphan = app.state.store.begin().unwrap();
+    orphan.write(&pdf(700)).unwrap();
+    let orphan = app.state.store.finish(orphan).unwrap();
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for sha in [hex(&kept), orphan.sha256.clone()] {
+        std::fs::File::options()
+            .write(true)
+            .open(app.state.store.path_of(&sha).unwrap())
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+    }
+    let mut conn = app.state.pool.get().unwrap();
+    let grace = std::time::Duration::from_secs(600);
+    let report =
+        motcua::app::files::sweep_orphan_files(&mut conn, &app.state.store, grace).unwrap();
+    assert_eq!((report.orphans, report.kept), (1, 1), "{report:?}");
+    assert!(!app.state.store.path_of(&orphan.sha256).unwrap().exists());
+    app.get(
+        &format!(
+            "/api/v1/dossiers/{code}/components/TP01/files/{}",
+            hex(&kept)
+        ),
+        Some(&o.clerk),
+    )
+    .await
+    .expect(200);
 });
