@@ -3,9 +3,12 @@
 
 use std::sync::OnceLock;
 
+use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, PathItem, SecurityRequirement};
+
+use crate::error::PROBLEM_JSON;
 
 use super::{
     Access, ROUTES, admin, auth, calendar, dossiers, files, forms, notifications, ops, procedures,
@@ -115,8 +118,182 @@ fn build() -> Document {
     doc
 }
 
+/// The error answers each operation can give, from its shape: problem documents, each with
+/// the status codes the service really answers (found missing by the schemathesis fuzz).
+fn complete_responses(doc: &mut Value) {
+    let problem = json!({"$ref": "#/components/schemas/Problem"});
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            let Some(op) = op.as_object_mut() else {
+                continue;
+            };
+            let params: Vec<String> = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| p["in"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut add: Vec<(&str, &str)> = Vec::new();
+            if op.contains_key("security") {
+                add.push(("401", "no token, or an invalid or expired one"));
+                add.push(("403", "the caller's role may not use this operation"));
+            }
+            if op.contains_key("requestBody") {
+                add.push(("400", "malformed body"));
+                add.push(("413", "body too large"));
+                add.push(("415", "wrong media type"));
+                add.push(("422", "the body does not fit, or breaks a rule"));
+            }
+            if params.iter().any(|p| p == "query") {
+                add.push(("400", "malformed query string"));
+                add.push(("422", "a parameter breaks a rule"));
+            }
+            if params.iter().any(|p| p == "path") {
+                add.push(("404", "no such resource"));
+            }
+            if params.iter().any(|p| p == "header") {
+                add.push(("400", "malformed header"));
+            }
+            if path.starts_with("/api/v1/public/") || path == "/tra-cuu" {
+                add.push(("429", "too many look-ups; see `Retry-After`"));
+            }
+            if path == "/tra-cuu" {
+                add.push(("404", "no dossier with this code and key (the page says so)"));
+                add.push(("422", "a code or a key far too long (the page says so)"));
+            }
+            let responses = op
+                .entry("responses")
+                .or_insert_with(|| json!({}))
+                .as_object_mut();
+            let Some(responses) = responses else { continue };
+            for (status, description) in add {
+                responses
+                    .entry(status)
+                    .or_insert_with(|| json!({"description": description}));
+            }
+            for (status, resp) in responses.iter_mut() {
+                let error = status.starts_with('4') || status.starts_with('5');
+                // The page answers its own errors as HTML; a form it cannot parse is a problem.
+                let page = path == "/tra-cuu" && matches!(status.as_str(), "404" | "422" | "429");
+                if page {
+                    resp["content"] = json!({"text/html": {}});
+                } else if error {
+                    resp["content"] = json!({PROBLEM_JSON: {"schema": problem.clone()}});
+                }
+            }
+        }
+    }
+}
+
+/// Merges `rule` into the JSON object at `pointer`, if it is there.
+fn merge(doc: &mut Value, pointer: &str, rule: Value) {
+    if let (Some(target), Value::Object(rule)) = (doc.pointer_mut(pointer), rule) {
+        if let Value::Object(target) = target {
+            target.extend(rule);
+        } else {
+            *target = Value::Object(rule);
+        }
+    }
+}
+
+/// Sets `required` and the schema of a query parameter of one operation.
+fn query_param(doc: &mut Value, path: &str, name: &str, required: bool, schema: Value) {
+    let Some(params) = doc["paths"][path]["get"]["parameters"].as_array_mut() else {
+        return;
+    };
+    for p in params.iter_mut().filter(|p| p["name"] == name) {
+        p["required"] = Value::Bool(required);
+        p["schema"] = schema.clone();
+    }
+}
+
+/// What the handlers check that the derived schemas do not say, so that the document and the
+/// service agree (the schemathesis fuzz holds them together): required parameters, enums,
+/// lengths and patterns. Rules that need the database (an existing unit, procedure, dossier)
+/// cannot be said here; those answer 422 or 404.
+fn tighten(doc: &mut Value) {
+    let units = json!(["working_days", "working_hours", "calendar_days", "same_day"]);
+    let duration = json!({
+        "type": "object", "required": ["value", "unit"],
+        "properties": {
+            "value": {"type": "integer", "minimum": 0, "maximum": 10000},
+            "unit": {"type": "string", "enum": units},
+        }
+    });
+    doc["components"]["schemas"]["Duration"] = duration;
+    let d = json!({"$ref": "#/components/schemas/Duration"});
+    let s = "/components/schemas";
+    for (pointer, value) in [
+        ("ProcedureDefinition/properties/duration", d.clone()),
+        ("ProcedureDefinition/properties/online_duration", json!({"oneOf": [d, {"type": "null"}]})),
+        ("Step/properties/allowance", d.clone()),
+    ] {
+        if let Some(v) = doc.pointer_mut(&format!("{s}/{pointer}")) {
+            *v = value;
+        }
+    }
+    let email = json!({"pattern": r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$", "maxLength": 254});
+    let password = json!({"minLength": 8, "maxLength": 256});
+    let rules = [
+        ("Unit/properties/code", json!({"pattern": "^[A-Za-z0-9._-]{1,50}$"})),
+        ("Unit/properties/name", json!({"minLength": 1, "maxLength": 100, "pattern": r"\S"})),
+        ("Unit/properties/email", email.clone()),
+        ("CreateUserRequest/properties/username", json!({"pattern": "^[a-z0-9._-]{3,64}$"})),
+        ("CreateUserRequest/properties/password", password.clone()),
+        ("CreateUserRequest/properties/full_name", json!({"maxLength": 50})),
+        ("CreateUserRequest/properties/email", email.clone()),
+        ("UpdateUserRequest/properties/password", password.clone()),
+        ("UpdateUserRequest/properties/full_name", json!({"maxLength": 50})),
+        ("UpdateUserRequest/properties/email", email),
+        ("ChangePasswordRequest/properties/new_password", password),
+        ("PutCalendarDay/properties/kind", json!({"enum": ["holiday", "compensatory_off", "swapped_off", "makeup_workday"]})),
+        ("Applicant/properties/kind", json!({"enum": ["citizen", "organisation"]})),
+        ("Applicant/properties/name", json!({"minLength": 1, "maxLength": 100, "pattern": r"\S"})),
+    ];
+    for (pointer, rule) in rules {
+        merge(doc, &format!("{s}/{pointer}"), rule);
+    }
+    let date = json!({"type": "string", "format": "date"});
+    for path in ["/api/v1/reports/bieu-06", "/api/v1/reports/indicators"] {
+        query_param(doc, path, "from", true, date.clone());
+        query_param(doc, path, "to", true, date.clone());
+    }
+    let text = |values: &[&str]| json!({"type": "string", "enum": values});
+    query_param(doc, "/api/v1/reports/bieu-06", "format", false, text(&["json", "csv", "xlsx"]));
+    query_param(doc, "/api/v1/reports/bieu-06", "group_by", false, text(&["field", "procedure", "unit", "none"]));
+    query_param(doc, "/api/v1/notifications", "status", false, text(&["pending", "sending", "sent", "failed"]));
+    query_param(doc, "/api/v1/dossiers", "channel", false, text(&["direct", "online", "postal"]));
+    query_param(doc, "/api/v1/calendar/due", "value", true, json!({"type": "integer", "minimum": 0, "maximum": 10000}));
+    query_param(doc, "/api/v1/calendar/due", "unit", true, json!({"type": "string", "enum": units}));
+    query_param(doc, "/api/v1/calendar/due", "start", false, json!({"type": "string", "format": "date-time"}));
+    let lookup = json!({"type": "string", "minLength": 1, "maxLength": 64});
+    query_param(doc, "/api/v1/public/lookup", "code", true, lookup.clone());
+    query_param(doc, "/api/v1/public/lookup", "key", true, lookup.clone());
+    for field in ["code", "key"] {
+        merge(doc, &format!("{s}/LookupRequest/properties/{field}"), lookup.clone());
+    }
+}
+
+fn finish(doc: Document) -> Document {
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    tighten(&mut value);
+    complete_responses(&mut value);
+    serde_json::from_value(value).unwrap_or(doc)
+}
+
 /// Built once; the document is the same for the life of the process.
 pub fn document() -> Document {
     static DOC: OnceLock<Document> = OnceLock::new();
-    DOC.get_or_init(build).clone()
+    DOC.get_or_init(|| finish(build())).clone()
 }

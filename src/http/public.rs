@@ -180,14 +180,17 @@ async fn render_page(
 ) -> AppResult<HttpResponse> {
     let code = code.unwrap_or_default();
     let (mut status, mut error, mut http) = (None, None, actix_web::http::StatusCode::OK);
-    if let (false, Some(key)) = (code.is_empty(), key) {
+    if code.len() > MAX_LOOKUP_LEN || key.as_ref().is_some_and(|k| k.len() > MAX_LOOKUP_LEN) {
+        error = Some("Mã hồ sơ hoặc mã tra cứu không hợp lệ.");
+        http = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    } else if let (false, Some(key)) = (code.is_empty(), key) {
         match checked_lookup(state, client, code.clone(), key).await {
             Ok(s) => status = Some(s),
             Err(e) if matches!(e.code(), "lookup.rate_limited" | "lookup.code_locked") => {
                 error = Some("Quý vị tra cứu quá nhiều lần. Vui lòng thử lại sau ít phút.");
                 http = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
             }
-            Err(e) if matches!(e.code(), "lookup.not_found" | "lookup.too_long") => {
+            Err(e) if e.code() == "lookup.not_found" => {
                 error = Some("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu đã nhập.");
                 http = actix_web::http::StatusCode::NOT_FOUND;
             }
