@@ -227,6 +227,9 @@ fn row(day: &SpecialDay, actor: &str, now: DateTime<Utc>) -> CalendarDayRow {
 }
 
 pub fn list_days(conn: &mut DbConnection, year: i32) -> AppResult<Vec<CalendarDay>> {
+    if !(1..=9999).contains(&year) {
+        return Err(AppError::invalid_field("year", "must be 1–9999"));
+    }
     let (from, to) = NaiveDate::from_ymd_opt(year, 1, 1)
         .zip(NaiveDate::from_ymd_opt(year, 12, 31))
         .ok_or_else(|| AppError::invalid_field("year", "is out of range"))?;

@@ -612,6 +612,11 @@ pub fn create(
         "applicant.name",
         "must not be empty",
     );
+    errors.check(
+        req.applicant.name.chars().count() <= 300,
+        "applicant.name",
+        "must be at most 300 characters",
+    );
     if let Some(e) = &req.applicant.email {
         errors.check(valid_email(e), "applicant.email", "is not an email address");
     }

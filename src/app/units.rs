@@ -45,7 +45,7 @@ pub fn create_unit(conn: &mut DbConnection, req: &Unit, now: DateTime<Utc>) -> A
         "must be 1–50 letters, digits, '.', '_' or '-'",
     );
     errors.check(
-        !req.name.trim().is_empty() && req.name.len() <= 300,
+        !req.name.trim().is_empty() && req.name.chars().count() <= 300,
         "name",
         "must be 1–300 characters",
     );

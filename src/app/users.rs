@@ -143,7 +143,7 @@ fn check_password(errors: &mut FieldErrors, field: &str, password: &str) {
         field,
         "must be at least 8 characters",
     );
-    errors.check(password.len() <= 1024, field, "is too long");
+    errors.check(password.chars().count() <= 1024, field, "is too long");
 }
 
 fn hash(password: &str) -> AppResult<String> {
@@ -377,7 +377,11 @@ pub fn create_user_with_hash(
     if let Some(e) = &req.email {
         errors.check(valid_email(e), "email", "is not an email address");
     }
-    errors.check(req.full_name.len() <= 200, "full_name", "is too long");
+    errors.check(
+        req.full_name.chars().count() <= 200,
+        "full_name",
+        "is too long",
+    );
     db::write_tx(conn, |conn| {
         check_unit(conn, &mut errors, req.role, req.unit_code.as_deref())?;
         errors.into_result()?;
@@ -422,6 +426,9 @@ pub fn update_user(
     }
     if let Some(Some(e)) = &req.email {
         errors.check(valid_email(e), "email", "is not an email address");
+    }
+    if let Some(n) = &req.full_name {
+        errors.check(n.chars().count() <= 200, "full_name", "is too long");
     }
     db::write_tx(conn, |conn| {
         let row = users::find_user_by_username(conn, &normalise_username(username))?.ok_or_else(

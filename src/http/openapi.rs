@@ -62,7 +62,7 @@ use super::{
         reports::indicators,
         reports::queue,
     ),
-    components(schemas(crate::error::Problem))
+    components(schemas(crate::error::Problem, public::LookupForm))
 )]
 struct ApiDoc;
 
@@ -242,22 +242,24 @@ fn tighten(doc: &mut Value) {
         }
     }
     let email = json!({"pattern": r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$", "maxLength": 254});
-    let password = json!({"minLength": 8, "maxLength": 256});
+    let password = json!({"minLength": 8, "maxLength": 1024});
     let rules = [
         ("Unit/properties/code", json!({"pattern": "^[A-Za-z0-9._-]{1,50}$"})),
-        ("Unit/properties/name", json!({"minLength": 1, "maxLength": 100, "pattern": r"\S"})),
+        ("Unit/properties/name", json!({"minLength": 1, "maxLength": 300, "pattern": r"\S"})),
         ("Unit/properties/email", email.clone()),
         ("CreateUserRequest/properties/username", json!({"pattern": "^[a-z0-9._-]{3,64}$"})),
         ("CreateUserRequest/properties/password", password.clone()),
-        ("CreateUserRequest/properties/full_name", json!({"maxLength": 50})),
+        ("CreateUserRequest/properties/full_name", json!({"maxLength": 200})),
         ("CreateUserRequest/properties/email", email.clone()),
         ("UpdateUserRequest/properties/password", password.clone()),
-        ("UpdateUserRequest/properties/full_name", json!({"maxLength": 50})),
-        ("UpdateUserRequest/properties/email", email),
+        ("UpdateUserRequest/properties/full_name", json!({"maxLength": 200})),
+        ("UpdateUserRequest/properties/email", email.clone()),
+        ("Applicant/properties/email", email),
         ("ChangePasswordRequest/properties/new_password", password),
         ("PutCalendarDay/properties/kind", json!({"enum": ["holiday", "compensatory_off", "swapped_off", "makeup_workday"]})),
         ("Applicant/properties/kind", json!({"enum": ["citizen", "organisation"]})),
-        ("Applicant/properties/name", json!({"minLength": 1, "maxLength": 100, "pattern": r"\S"})),
+        ("Applicant/properties/name", json!({"minLength": 1, "maxLength": 300, "pattern": r"\S"})),
+        ("PutCalendarDay/properties/name", json!({"minLength": 1, "pattern": r"\S"})),
     ];
     for (pointer, rule) in rules {
         merge(doc, &format!("{s}/{pointer}"), rule);
@@ -275,6 +277,22 @@ fn tighten(doc: &mut Value) {
     query_param(doc, "/api/v1/calendar/due", "value", true, json!({"type": "integer", "minimum": 0, "maximum": 10000}));
     query_param(doc, "/api/v1/calendar/due", "unit", true, json!({"type": "string", "enum": units}));
     query_param(doc, "/api/v1/calendar/due", "start", false, json!({"type": "string", "format": "date-time"}));
+    query_param(doc, "/api/v1/calendar/days", "year", false, json!({"type": "integer", "minimum": 1, "maximum": 9999}));
+    let header = |doc: &mut Value, path: &str, method: &str, name: &str, schema: Value| {
+        if let Some(params) = doc["paths"][path][method]["parameters"].as_array_mut() {
+            for p in params.iter_mut().filter(|p| p["name"] == name) {
+                p["schema"] = schema.clone();
+            }
+        }
+    };
+    header(doc, "/api/v1/dossiers", "post", "Idempotency-Key", json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"}));
+    header(doc, "/api/v1/dossiers/{code}/actions/{action}", "post", "If-Match", json!({"type": "string", "pattern": "^(W/)?\"?[0-9]{1,9}\"?$"}));
+    // Biểu 06 also answers CSV and XLSX (format=csv|xlsx).
+    if let Some(content) = doc.pointer_mut("/paths/~1api~1v1~1reports~1bieu-06/get/responses/200/content") {
+        content["text/csv"] = json!({"schema": {"type": "string"}});
+        content["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"] =
+            json!({"schema": {"type": "string", "format": "binary"}});
+    }
     let lookup = json!({"type": "string", "minLength": 1, "maxLength": 64});
     query_param(doc, "/api/v1/public/lookup", "code", true, lookup.clone());
     query_param(doc, "/api/v1/public/lookup", "key", true, lookup.clone());

@@ -36,6 +36,15 @@ pub struct LookupRequest {
     pub key: String,
 }
 
+/// The page's form; either field may be empty (then the page shows the blank form).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LookupForm {
+    #[schema(max_length = 64)]
+    pub code: Option<String>,
+    #[schema(max_length = 64)]
+    pub key: Option<String>,
+}
+
 /// Longest code or key looked at; real ones are far shorter.
 const MAX_LOOKUP_LEN: usize = 64;
 
@@ -161,12 +170,12 @@ pub async fn lookup_page(
 
 /// The page's form: code and key as `application/x-www-form-urlencoded`.
 #[utoipa::path(post, path = "/tra-cuu", tag = "public",
-    request_body(content = LookupRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = LookupForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, content_type = "text/html")))]
 pub async fn lookup_page_post(
     state: web::Data<AppState>,
     client: ClientIp,
-    form: web::Form<LookupQuery>,
+    form: web::Form<LookupForm>,
 ) -> AppResult<HttpResponse> {
     let f = form.into_inner();
     render_page(&state, client, f.code, f.key).await
