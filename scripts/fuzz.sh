@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION=4.32.5
 FUZZ_SECONDS=${FUZZ_SECONDS:-90}
-VENV=target/fuzz/venv
-OUT=target/fuzz
+ROOT=$PWD
+VENV=$ROOT/target/fuzz/venv
+OUT=$ROOT/target/fuzz
 
+mkdir -p "$OUT"
 if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   rm -rf "$VENV"
   python3 -m venv "$VENV"
@@ -50,9 +52,10 @@ TOKEN=$(login "$FUZZ_USER" "$FUZZ_PASSWORD")
 
 run() {
   local name=$1; shift
-  "$VENV/bin/schemathesis" --config-file scripts/schemathesis.toml run "$BASE/api/v1/openapi.json" --checks all --max-time "$FUZZ_SECONDS" \
-    --seed 10 --workers 2 --no-color --report junit --report-junit-path "$OUT/$name.xml" "$@" \
-    > "$OUT/$name.txt" 2>&1
+  # From target/fuzz, so that schemathesis keeps its caches there.
+  (cd "$OUT" && "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" run \
+    "$BASE/api/v1/openapi.json" --checks all --max-time "$FUZZ_SECONDS" --seed 10 --workers 2 \
+    --no-color --report junit --report-junit-path "$OUT/$name.xml" "$@" > "$OUT/$name.txt" 2>&1)
 }
 # Operations that change the caller's own account run in their own short run, with an admin of
 # their own: revoking that token (by demoting or disabling itself) cannot blind the main run.

@@ -66,7 +66,7 @@ async fn checked_lookup(
     key: String,
 ) -> AppResult<PublicStatus> {
     let ip = client.0;
-    if code.len() > MAX_LOOKUP_LEN || key.len() > MAX_LOOKUP_LEN {
+    if code.chars().count() > MAX_LOOKUP_LEN || key.chars().count() > MAX_LOOKUP_LEN {
         return Err(AppError::validation(
             "lookup.too_long",
             "A dossier code or a lookup key is never that long.",
@@ -189,7 +189,8 @@ async fn render_page(
 ) -> AppResult<HttpResponse> {
     let code = code.unwrap_or_default();
     let (mut status, mut error, mut http) = (None, None, actix_web::http::StatusCode::OK);
-    if code.len() > MAX_LOOKUP_LEN || key.as_ref().is_some_and(|k| k.len() > MAX_LOOKUP_LEN) {
+    let too_long = |s: &str| s.chars().count() > MAX_LOOKUP_LEN;
+    if too_long(&code) || key.as_deref().is_some_and(too_long) {
         error = Some("Mã hồ sơ hoặc mã tra cứu không hợp lệ.");
         http = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     } else if let (false, Some(key)) = (code.is_empty(), key) {
