@@ -129,7 +129,7 @@ fn complete_responses(doc: &mut Value) {
         let Some(item) = item.as_object_mut() else {
             continue;
         };
-        for (method, op) in item.iter_mut() {
+        for op in item.values_mut() {
             let Some(op) = op.as_object_mut() else {
                 continue;
             };
@@ -167,7 +167,10 @@ fn complete_responses(doc: &mut Value) {
                 add.push(("429", "too many look-ups; see `Retry-After`"));
             }
             if path == "/tra-cuu" {
-                add.push(("404", "no dossier with this code and key (the page says so)"));
+                add.push((
+                    "404",
+                    "no dossier with this code and key (the page says so)",
+                ));
                 add.push(("422", "a code or a key far too long (the page says so)"));
             }
             let responses = op
@@ -234,7 +237,10 @@ fn tighten(doc: &mut Value) {
     let s = "/components/schemas";
     for (pointer, value) in [
         ("ProcedureDefinition/properties/duration", d.clone()),
-        ("ProcedureDefinition/properties/online_duration", json!({"oneOf": [d, {"type": "null"}]})),
+        (
+            "ProcedureDefinition/properties/online_duration",
+            json!({"oneOf": [d, {"type": "null"}]}),
+        ),
         ("Step/properties/allowance", d.clone()),
     ] {
         if let Some(v) = doc.pointer_mut(&format!("{s}/{pointer}")) {
@@ -244,22 +250,49 @@ fn tighten(doc: &mut Value) {
     let email = json!({"pattern": r"^[^@\s]+@[^@\s.][^@\s]*\.[^@\s]*[^@\s.]$", "maxLength": 254});
     let password = json!({"minLength": 8, "maxLength": 1024});
     let rules = [
-        ("Unit/properties/code", json!({"pattern": "^[A-Za-z0-9._-]{1,50}$"})),
-        ("Unit/properties/name", json!({"minLength": 1, "maxLength": 300, "pattern": r"\S"})),
+        (
+            "Unit/properties/code",
+            json!({"pattern": "^[A-Za-z0-9._-]{1,50}$"}),
+        ),
+        (
+            "Unit/properties/name",
+            json!({"minLength": 1, "maxLength": 300, "pattern": r"\S"}),
+        ),
         ("Unit/properties/email", email.clone()),
-        ("CreateUserRequest/properties/username", json!({"pattern": "^[a-z0-9._-]{3,64}$"})),
+        (
+            "CreateUserRequest/properties/username",
+            json!({"pattern": "^[a-z0-9._-]{3,64}$"}),
+        ),
         ("CreateUserRequest/properties/password", password.clone()),
-        ("CreateUserRequest/properties/full_name", json!({"maxLength": 200})),
+        (
+            "CreateUserRequest/properties/full_name",
+            json!({"maxLength": 200}),
+        ),
         ("CreateUserRequest/properties/email", email.clone()),
         ("UpdateUserRequest/properties/password", password.clone()),
-        ("UpdateUserRequest/properties/full_name", json!({"maxLength": 200})),
+        (
+            "UpdateUserRequest/properties/full_name",
+            json!({"maxLength": 200}),
+        ),
         ("UpdateUserRequest/properties/email", email.clone()),
         ("Applicant/properties/email", email),
         ("ChangePasswordRequest/properties/new_password", password),
-        ("PutCalendarDay/properties/kind", json!({"enum": ["holiday", "compensatory_off", "swapped_off", "makeup_workday"]})),
-        ("Applicant/properties/kind", json!({"enum": ["citizen", "organisation"]})),
-        ("Applicant/properties/name", json!({"minLength": 1, "maxLength": 300, "pattern": r"\S"})),
-        ("PutCalendarDay/properties/name", json!({"minLength": 1, "pattern": r"\S"})),
+        (
+            "PutCalendarDay/properties/kind",
+            json!({"enum": ["holiday", "compensatory_off", "swapped_off", "makeup_workday"]}),
+        ),
+        (
+            "Applicant/properties/kind",
+            json!({"enum": ["citizen", "organisation"]}),
+        ),
+        (
+            "Applicant/properties/name",
+            json!({"minLength": 1, "maxLength": 300, "pattern": r"\S"}),
+        ),
+        (
+            "PutCalendarDay/properties/name",
+            json!({"minLength": 1, "pattern": r"\S"}),
+        ),
     ];
     for (pointer, rule) in rules {
         merge(doc, &format!("{s}/{pointer}"), rule);
@@ -270,14 +303,62 @@ fn tighten(doc: &mut Value) {
         query_param(doc, path, "to", true, date.clone());
     }
     let text = |values: &[&str]| json!({"type": "string", "enum": values});
-    query_param(doc, "/api/v1/reports/bieu-06", "format", false, text(&["json", "csv", "xlsx"]));
-    query_param(doc, "/api/v1/reports/bieu-06", "group_by", false, text(&["field", "procedure", "unit", "none"]));
-    query_param(doc, "/api/v1/notifications", "status", false, text(&["pending", "sending", "sent", "failed"]));
-    query_param(doc, "/api/v1/dossiers", "channel", false, text(&["direct", "online", "postal"]));
-    query_param(doc, "/api/v1/calendar/due", "value", true, json!({"type": "integer", "minimum": 0, "maximum": 10000}));
-    query_param(doc, "/api/v1/calendar/due", "unit", true, json!({"type": "string", "enum": units}));
-    query_param(doc, "/api/v1/calendar/due", "start", false, json!({"type": "string", "format": "date-time"}));
-    query_param(doc, "/api/v1/calendar/days", "year", false, json!({"type": "integer", "minimum": 1, "maximum": 9999}));
+    query_param(
+        doc,
+        "/api/v1/reports/bieu-06",
+        "format",
+        false,
+        text(&["json", "csv", "xlsx"]),
+    );
+    query_param(
+        doc,
+        "/api/v1/reports/bieu-06",
+        "group_by",
+        false,
+        text(&["field", "procedure", "unit", "none"]),
+    );
+    query_param(
+        doc,
+        "/api/v1/notifications",
+        "status",
+        false,
+        text(&["pending", "sending", "sent", "failed"]),
+    );
+    query_param(
+        doc,
+        "/api/v1/dossiers",
+        "channel",
+        false,
+        text(&["direct", "online", "postal"]),
+    );
+    query_param(
+        doc,
+        "/api/v1/calendar/due",
+        "value",
+        true,
+        json!({"type": "integer", "minimum": 0, "maximum": 10000}),
+    );
+    query_param(
+        doc,
+        "/api/v1/calendar/due",
+        "unit",
+        true,
+        json!({"type": "string", "enum": units}),
+    );
+    query_param(
+        doc,
+        "/api/v1/calendar/due",
+        "start",
+        false,
+        json!({"type": "string", "format": "date-time"}),
+    );
+    query_param(
+        doc,
+        "/api/v1/calendar/days",
+        "year",
+        false,
+        json!({"type": "integer", "minimum": 1, "maximum": 9999}),
+    );
     let header = |doc: &mut Value, path: &str, method: &str, name: &str, schema: Value| {
         if let Some(params) = doc["paths"][path][method]["parameters"].as_array_mut() {
             for p in params.iter_mut().filter(|p| p["name"] == name) {
@@ -285,10 +366,24 @@ fn tighten(doc: &mut Value) {
             }
         }
     };
-    header(doc, "/api/v1/dossiers", "post", "Idempotency-Key", json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"}));
-    header(doc, "/api/v1/dossiers/{code}/actions/{action}", "post", "If-Match", json!({"type": "string", "pattern": "^(W/)?\"?[0-9]{1,9}\"?$"}));
+    header(
+        doc,
+        "/api/v1/dossiers",
+        "post",
+        "Idempotency-Key",
+        json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"}),
+    );
+    header(
+        doc,
+        "/api/v1/dossiers/{code}/actions/{action}",
+        "post",
+        "If-Match",
+        json!({"type": "string", "pattern": "^(W/)?\"?[0-9]{1,9}\"?$"}),
+    );
     // Biểu 06 also answers CSV and XLSX (format=csv|xlsx).
-    if let Some(content) = doc.pointer_mut("/paths/~1api~1v1~1reports~1bieu-06/get/responses/200/content") {
+    if let Some(content) =
+        doc.pointer_mut("/paths/~1api~1v1~1reports~1bieu-06/get/responses/200/content")
+    {
         content["text/csv"] = json!({"schema": {"type": "string"}});
         content["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"] =
             json!({"schema": {"type": "string", "format": "binary"}});
@@ -297,7 +392,11 @@ fn tighten(doc: &mut Value) {
     query_param(doc, "/api/v1/public/lookup", "code", true, lookup.clone());
     query_param(doc, "/api/v1/public/lookup", "key", true, lookup.clone());
     for field in ["code", "key"] {
-        merge(doc, &format!("{s}/LookupRequest/properties/{field}"), lookup.clone());
+        merge(
+            doc,
+            &format!("{s}/LookupRequest/properties/{field}"),
+            lookup.clone(),
+        );
     }
 }
 

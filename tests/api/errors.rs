@@ -73,9 +73,13 @@ backend_test!(clerk_on_an_admin_route_is_403, |app| {
 });
 
 backend_test!(bad_query_parameters_are_problems, |app| {
-    app.get("/api/v1/users?page=abc", Some(&app.admin_token))
+    app.get("/api/v1/dossiers?overdue=maybe", Some(&app.admin_token))
         .await
         .expect_problem(400, "request.bad_query");
+    // Page numbers that are not numbers are refused like out-of-range ones.
+    app.get("/api/v1/users?page=abc", Some(&app.admin_token))
+        .await
+        .expect_problem(422, "validation.failed");
     let r = app
         .get("/api/v1/users?per_page=500", Some(&app.admin_token))
         .await
