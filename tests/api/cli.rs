@@ -25,6 +25,15 @@ fn motcua(db: &TestDb) -> Command {
     cmd
 }
 
+/// A port nothing listens on now, for `motcua serve`.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[test]
 fn configuration_errors_name_the_key() {
     let db = TestDb::new(Backend::Sqlite);
@@ -116,11 +125,7 @@ fn create_user_reads_the_password_from_stdin() {
 #[test]
 fn serve_answers_readyz_and_stops_on_sigterm() {
     let db = TestDb::new(Backend::Sqlite);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let child = motcua(&db)
         .env("MOTCUA__SERVER__PORT", port.to_string())
         .env("MOTCUA__BOOTSTRAP__ADMIN_PASSWORD", "bootstrap-password")
@@ -197,11 +202,7 @@ fn demo_refuses_outside_dev_without_the_flag() {
 #[actix_web::test]
 async fn the_lookup_key_never_reaches_the_log() {
     let db = TestDb::new(Backend::Sqlite);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let log_path = db.dir().join("serve.log");
     let mut child = motcua(&db)
         .env("MOTCUA__SERVER__PORT", port.to_string())
