@@ -268,20 +268,34 @@ pub enum LookupRefused {
 pub struct LookupLimiter {
     per_address: DefaultKeyedRateLimiter<IpAddr>,
     wrong_keys: FailureWindows<String>,
+    max_keys: usize,
 }
 
 impl LookupLimiter {
     pub fn new(per_minute: u32, wrong_keys_per_code: u32, code_lock_minutes: u64) -> Self {
+        Self::with_capacity(per_minute, wrong_keys_per_code, code_lock_minutes, MAX_KEYS)
+    }
+
+    pub fn with_capacity(
+        per_minute: u32,
+        wrong_keys_per_code: u32,
+        code_lock_minutes: u64,
+        max_keys: usize,
+    ) -> Self {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let lock = Duration::from_secs(code_lock_minutes * 60);
         LookupLimiter {
             per_address: RateLimiter::keyed(Quota::per_minute(per_minute)),
-            wrong_keys: FailureWindows::new(FailurePolicy {
-                limit: wrong_keys_per_code.max(1),
-                window: lock,
-                first_block: lock,
-                max_block: lock,
-            }),
+            wrong_keys: FailureWindows::with_capacity(
+                FailurePolicy {
+                    limit: wrong_keys_per_code.max(1),
+                    window: lock,
+                    first_block: lock,
+                    max_block: lock,
+                },
+                max_keys,
+            ),
+            max_keys,
         }
     }
 
@@ -291,11 +305,11 @@ impl LookupLimiter {
             return Err(LookupRefused::Code(d));
         }
         let key = client_key(client);
-        if self.per_address.len() >= MAX_KEYS {
+        if self.per_address.len() >= self.max_keys {
             // Keys whose state is as good as new are dropped; past that, new ones wait.
             self.per_address.retain_recent();
             self.per_address.shrink_to_fit();
-            if self.per_address.len() >= MAX_KEYS {
+            if self.per_address.len() >= self.max_keys {
                 return Err(LookupRefused::Address(Duration::from_secs(60)));
             }
         }
@@ -417,6 +431,20 @@ mod tests {
         ));
         assert!(l.check(fresh, "C2", t).is_ok());
         assert!(l.check(fresh, "C1", t + Duration::from_secs(3601)).is_ok());
+    }
+
+    #[test]
+    fn the_lookup_limiter_stays_within_its_capacity() {
+        let l = LookupLimiter::with_capacity(10, 10, 60, 100);
+        let t = Instant::now();
+        let refused = (0..1000u32)
+            .map(|i| IpAddr::from(i.to_be_bytes()))
+            .filter(|ip| l.check(*ip, "C1", t).is_err())
+            .count();
+        // The state of an address that used 1 of 10 is not "as good as new" within the
+        // minute, so past 100 addresses new ones are refused rather than remembered.
+        assert_eq!(refused, 900);
+        assert!(l.tracked().0 <= 100, "{:?}", l.tracked());
     }
 
     #[test]

@@ -376,3 +376,40 @@ backend_test!(huge_or_odd_page_numbers_are_422, |app| {
         .expect(200);
     assert_eq!(last.body["items"], Value::Array(vec![]));
 });
+
+/// Two admins demoting each other at the same moment: one of them stays admin (on PostgreSQL
+/// each transaction would otherwise still see the other as active).
+backend_test!(two_admins_demoting_each_other_leave_one, |app| {
+    let ta = app.user_with_role("admin-a", Role::Admin, None).await;
+    let tb = app.user_with_role("admin-b", Role::Admin, None).await;
+    // The original admin steps aside (allowed: two others remain), then the two race.
+    app.patch("/api/v1/users/admin", Some(&ta), &json!({"active": false}))
+        .await
+        .expect(200);
+    let (ra, rb) = futures_util::future::join(
+        app.patch(
+            "/api/v1/users/admin-b",
+            Some(&ta),
+            &json!({"role": "viewer"}),
+        ),
+        app.patch(
+            "/api/v1/users/admin-a",
+            Some(&tb),
+            &json!({"role": "viewer"}),
+        ),
+    )
+    .await;
+    let statuses = [ra.status.as_u16(), rb.status.as_u16()];
+    // The loser is refused as the last admin (409), or its token is already revoked (401).
+    assert!(
+        statuses.contains(&200) && statuses.iter().any(|s| matches!(s, 401 | 409)),
+        "{statuses:?} {} {}",
+        ra.text,
+        rb.text
+    );
+    let mut conn = app.state.pool.get().unwrap();
+    assert_eq!(
+        motcua::db::users::count_active_admins(&mut conn).unwrap(),
+        1
+    );
+});
