@@ -377,8 +377,8 @@ backend_test!(huge_or_odd_page_numbers_are_422, |app| {
     assert_eq!(last.body["items"], Value::Array(vec![]));
 });
 
-/// Two admins demoting each other at the same moment: one of them stays admin (on PostgreSQL
-/// each transaction would otherwise still see the other as active).
+// Two admins demoting each other at the same moment: one of them stays admin (on PostgreSQL
+// each transaction would otherwise still see the other as active).
 backend_test!(two_admins_demoting_each_other_leave_one, |app| {
     let ta = app.user_with_role("admin-a", Role::Admin, None).await;
     let tb = app.user_with_role("admin-b", Role::Admin, None).await;
