@@ -12,9 +12,7 @@
 //! fell on 21/01 in Vietnam and 20/02 in China, Tết 2007 on 17/02 and 18/02, Tết 2030 on
 //! 02/02 and 03/02. Pure: no I/O.
 
-use calendrical_calculations::chinese_based::{
-    ChineseBased, YearBounds, month_structure_for_year,
-};
+use calendrical_calculations::chinese_based::{ChineseBased, YearBounds, month_structure_for_year};
 use calendrical_calculations::gregorian::fixed_from_gregorian;
 use calendrical_calculations::rata_die::RataDie;
 use chrono::{Datelike, NaiveDate};
@@ -85,7 +83,8 @@ impl Year {
         // Month lengths and the leap month come from one walk over the new moons, so that
         // both directions of the conversion agree (the crate's separate leap-month search
         // disagrees with this walk in rare years such as 2033).
-        let (long_months, leap) = month_structure_for_year::<Vietnamese>(b.new_year, b.next_new_year);
+        let (long_months, leap) =
+            month_structure_for_year::<Vietnamese>(b.new_year, b.next_new_year);
         Some(Year {
             year,
             new_year: b.new_year,
