@@ -361,8 +361,10 @@ mod tests {
 
     #[test]
     fn tet_and_national_day_rules_by_weekday() {
-        // Tết on each weekday (2024 Sat, 2025 Wed, 2026 Tue, 2023 Sun, 2021 Fri, 2016 Mon,
-        // 2015 Thu): the decisions of 2015–2026 took these weekdays, swaps aside.
+        // Tết on each weekday (2024 Sat, 2025 Wed, 2026 Tue, 2023 Sun, 2021 Fri, 2020 Sat,
+        // 2016 Mon, 2015 Thu): the decisions of these years took these weekdays, swaps aside
+        // (2023–2026 from the shipped files, 2020 from a provincial notice, the others from
+        // memory: docs/deadlines.md).
         let cases = [
             (
                 date(2024, 2, 10),
@@ -383,6 +385,10 @@ mod tests {
             (
                 date(2021, 2, 12),
                 [(2, 10), (2, 11), (2, 12), (2, 15), (2, 16)],
+            ),
+            (
+                date(2020, 1, 25),
+                [(1, 23), (1, 24), (1, 27), (1, 28), (1, 29)],
             ),
             (
                 date(2016, 2, 8),
