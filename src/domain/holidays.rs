@@ -153,8 +153,8 @@ fn derive(year: i32) -> Vec<SpecialDay> {
     fixed.extend(ymd(year, 9, 2).map(|d| (d, NATIONAL)));
     fixed.sort_by_key(|(d, _)| *d);
 
-    // Tết is chosen on weekdays already; a lunar year that began in `year - 1` can only
-    // reach into `year` by its Tết, which is derived with `year`'s own.
+    // Tết's days are weekdays by construction (its rule already moves rest days), so Tết
+    // is never owed a nghỉ bù.
     if let Some(tet) = lunar::new_year(year) {
         days.extend(tet_days(tet).into_iter().map(|d| holiday(d, TET)));
     }
