@@ -28,6 +28,10 @@ pub struct CalendarDay {
     pub kind: String,
     pub name: String,
     pub source: String,
+    /// Derived from the Labor Code because the year has no holiday decision (no shipped
+    /// file, no admin entry); the first entry for the year replaces all of them.
+    #[serde(default)]
+    pub provisional: bool,
 }
 
 impl From<CalendarDayRow> for CalendarDay {
@@ -37,6 +41,19 @@ impl From<CalendarDayRow> for CalendarDay {
             kind: r.kind,
             name: r.name,
             source: r.source,
+            provisional: false,
+        }
+    }
+}
+
+impl CalendarDay {
+    fn provisional(d: &SpecialDay) -> Self {
+        CalendarDay {
+            date: d.date,
+            kind: d.kind.as_str().to_owned(),
+            name: d.name.clone(),
+            source: d.source.clone(),
+            provisional: true,
         }
     }
 }
@@ -116,7 +133,13 @@ impl CalendarCache {
             .into_iter()
             .map(special_day)
             .collect::<AppResult<Vec<_>>>()?;
-        let cal = Arc::new(Calendar::new(days, self.settings.clone()));
+        // A year loaded from a file counts as decided even if the file lists no day.
+        let loaded = store::loaded_years(conn)?;
+        let cal = Arc::new(Calendar::with_provisional(
+            days,
+            &loaded,
+            self.settings.clone(),
+        ));
         if let Ok(mut guard) = self.loaded.write() {
             *guard = Some((revision, cal.clone()));
         }
@@ -139,6 +162,10 @@ fn special_day(r: CalendarDayRow) -> AppResult<SpecialDay> {
 /// The shipped year files, compiled in: used when `calendar.data_dir` does not exist.
 pub const BUILTIN_FILES: &[(&str, &str)] = &[
     (
+        "vn-2023.toml",
+        include_str!("../../config/calendars/vn-2023.toml"),
+    ),
+    (
         "vn-2024.toml",
         include_str!("../../config/calendars/vn-2024.toml"),
     ),
@@ -155,7 +182,7 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
 /// Reads the `*.toml` files of `dir`, or the built-in ones when `dir` does not exist.
 pub fn read_calendar_files(dir: &Path) -> AppResult<Vec<(String, String)>> {
     if !dir.is_dir() {
-        tracing::warn!(calendar.data_dir = %dir.display(), "calendar folder not found; using the built-in 2024–2026 data");
+        tracing::warn!(calendar.data_dir = %dir.display(), "calendar folder not found; using the built-in 2023–2026 data");
         return Ok(BUILTIN_FILES
             .iter()
             .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
@@ -226,13 +253,27 @@ fn row(day: &SpecialDay, actor: &str, now: DateTime<Utc>) -> CalendarDayRow {
     }
 }
 
-pub fn list_days(conn: &mut DbConnection, year: i32) -> AppResult<Vec<CalendarDay>> {
+/// The special days of `year`: the stored ones, or the provisional ones while the year has
+/// no decision.
+pub fn list_days(
+    conn: &mut DbConnection,
+    cache: &CalendarCache,
+    year: i32,
+) -> AppResult<Vec<CalendarDay>> {
     if !(1..=9999).contains(&year) {
         return Err(AppError::invalid_field("year", "must be 1–9999"));
     }
     let (from, to) = NaiveDate::from_ymd_opt(year, 1, 1)
         .zip(NaiveDate::from_ymd_opt(year, 12, 31))
         .ok_or_else(|| AppError::invalid_field("year", "is out of range"))?;
+    let cal = cache.current(conn)?;
+    if cal.is_provisional_year(year) {
+        return Ok(cal
+            .days_in_year(year)
+            .iter()
+            .map(CalendarDay::provisional)
+            .collect());
+    }
     Ok(store::list_days_between(conn, from, to)?
         .into_iter()
         .map(CalendarDay::from)
@@ -298,6 +339,10 @@ pub fn put_day(
     let actor = principal.username.as_str();
     let new = row(&day, actor, now);
     db::write_tx(conn, |conn| {
+        if cache.current(conn)?.is_provisional_year(date.year()) {
+            tracing::info!(calendar.year = date.year(), calendar.date = %date,
+                "first entry for a year without a decision: its provisional days are replaced");
+        }
         let old = store::find_day(conn, date)?;
         match &old {
             Some(_) => store::update_day(conn, &new)?,
@@ -364,14 +409,97 @@ pub fn explain_due(
         tracing::warn!(calendar.missing_years = ?explanation.years_without_data,
             "due time computed across a year without calendar data (weekends only)");
     }
+    if !explanation.provisional_years.is_empty() {
+        tracing::info!(calendar.provisional_years = ?explanation.provisional_years,
+            "due time computed with provisional days off (Labor Code; no holiday decision yet)");
+    }
     Ok(explanation)
 }
 
-/// Which of this year and next year (local) have calendar data.
-pub fn years_with_data(cal: &Calendar, now: DateTime<Utc>) -> Vec<(i32, bool)> {
+/// Where a year's days off come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum YearSource {
+    /// A shipped file or an admin's entries: the government's decision.
+    Decided,
+    /// No decision: derived from the Labor Code (Bộ luật Lao động 2019 Điều 112).
+    Provisional,
+    /// Nothing: weekends only.
+    Missing,
+}
+
+/// Where the days off of this year and next year (local) come from.
+pub fn years_with_data(cal: &Calendar, now: DateTime<Utc>) -> Vec<(i32, YearSource)> {
     let year = now.with_timezone(&cal.settings().timezone()).year();
     [year, year + 1]
         .into_iter()
-        .map(|y| (y, cal.has_year(y)))
+        .map(|y| {
+            let source = if cal.is_provisional_year(y) {
+                YearSource::Provisional
+            } else if cal.has_year(y) {
+                YearSource::Decided
+            } else {
+                YearSource::Missing
+            };
+            (y, source)
+        })
         .collect()
+}
+
+/// The readiness check of the calendar (`/readyz` `calendar`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarCheck {
+    /// This year and next year both have a holiday decision. Informational: the service
+    /// stays ready; a provisional year counts the Labor Code's days, a missing one weekends.
+    pub ok: bool,
+    /// Year → has a holiday decision (a shipped file or an admin's entries).
+    #[schema(value_type = Object)]
+    pub years: std::collections::BTreeMap<String, bool>,
+    /// Year → `decided`, `provisional` (from the Labor Code) or `missing`.
+    #[schema(value_type = Object)]
+    pub sources: std::collections::BTreeMap<String, YearSource>,
+    pub detail: String,
+}
+
+/// The calendar check for `years` (from [`years_with_data`]; empty when the database could
+/// not be asked).
+pub fn readiness(years: &[(i32, YearSource)]) -> CalendarCheck {
+    let with = |s: YearSource| -> Vec<String> {
+        years
+            .iter()
+            .filter(|y| y.1 == s)
+            .map(|y| y.0.to_string())
+            .collect()
+    };
+    let (provisional, missing) = (with(YearSource::Provisional), with(YearSource::Missing));
+    let mut notes = Vec::new();
+    if !provisional.is_empty() {
+        notes.push(format!(
+            "{}: provisional, from the Labor Code (Bộ luật Lao động 2019 Điều 112); enter the \
+             holiday decision (PUT /api/v1/calendar/days or a calendar file) to replace it",
+            provisional.join(", ")
+        ));
+    }
+    if !missing.is_empty() {
+        notes.push(format!(
+            "no calendar data for {}: add it (PUT /api/v1/calendar/days) before due times reach it",
+            missing.join(", ")
+        ));
+    }
+    let detail = if years.is_empty() {
+        "unknown".to_owned()
+    } else if notes.is_empty() {
+        "this year and next year have data".to_owned()
+    } else {
+        notes.join("; ")
+    };
+    CalendarCheck {
+        ok: !years.is_empty() && provisional.is_empty() && missing.is_empty(),
+        years: years
+            .iter()
+            .map(|(y, s)| (y.to_string(), *s == YearSource::Decided))
+            .collect(),
+        sources: years.iter().map(|(y, s)| (y.to_string(), *s)).collect(),
+        detail,
+    }
 }

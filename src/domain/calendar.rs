@@ -9,6 +9,8 @@ use chrono::{Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use super::holidays;
+
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 
 /// Largest span (in days) between the first and the last special day for which the
@@ -443,6 +445,9 @@ pub struct DayStatus {
     pub working: bool,
     pub reason: DayReason,
     pub name: Option<String>,
+    /// The date's year has no holiday decision: its days off are derived from the Labor
+    /// Code ([`Calendar::with_provisional`]).
+    pub provisional: bool,
 }
 
 impl DayStatus {
@@ -588,6 +593,8 @@ pub struct Calendar {
     table_base: i32,
     /// Per-day flags from `table_base`; dates outside fall back to `days`.
     table: Vec<u8>,
+    /// Years whose days are provisional (derived from the Labor Code), ascending.
+    provisional_years: Vec<i32>,
     /// Office sessions in nanoseconds from local midnight, sorted.
     pub(crate) sessions_ns: Vec<(i64, i64)>,
     pub(crate) opening_ns: i64,
@@ -615,10 +622,40 @@ impl Calendar {
                 _ => unique.push(day),
             }
         }
-        Self::from_sorted(unique, settings)
+        Self::from_sorted(unique, settings, Vec::new())
     }
 
-    fn from_sorted(days: Vec<SpecialDay>, settings: WorkingTimeSettings) -> Self {
+    /// Builds the calendar from the decided days (shipped files, admin entries) and, for
+    /// each year of [`holidays::YEARS`] that has none of them and is not in
+    /// `decided_years`, the provisional days the Labor Code gives
+    /// ([`holidays::provisional_days`]). A year in `decided_years` with no days (a file
+    /// loaded with none, say) stays decided: nothing is derived for it.
+    pub fn with_provisional(
+        days: impl IntoIterator<Item = SpecialDay>,
+        decided_years: &[i32],
+        settings: WorkingTimeSettings,
+    ) -> Self {
+        let mut all: Vec<SpecialDay> = days.into_iter().collect();
+        let mut decided: Vec<i32> = all.iter().map(|d| d.date.year()).collect();
+        decided.extend_from_slice(decided_years);
+        decided.sort_unstable();
+        decided.dedup();
+        let provisional: Vec<i32> = holidays::YEARS
+            .filter(|y| decided.binary_search(y).is_err())
+            .collect();
+        for year in &provisional {
+            all.extend_from_slice(holidays::provisional_days(*year));
+        }
+        let mut cal = Self::new(all, settings);
+        cal.provisional_years = provisional;
+        cal
+    }
+
+    fn from_sorted(
+        days: Vec<SpecialDay>,
+        settings: WorkingTimeSettings,
+        provisional_years: Vec<i32>,
+    ) -> Self {
         let sessions_ns: Vec<(i64, i64)> = settings
             .sessions
             .iter()
@@ -661,6 +698,7 @@ impl Calendar {
             days,
             table_base,
             table,
+            provisional_years,
             sessions_ns,
             opening_ns,
             closing_ns,
@@ -675,24 +713,36 @@ impl Calendar {
 
     /// The same special days under other settings.
     pub fn with_settings(&self, settings: WorkingTimeSettings) -> Calendar {
-        Self::from_sorted(self.days.clone(), settings)
+        Self::from_sorted(self.days.clone(), settings, self.provisional_years.clone())
     }
 
-    /// A copy with `day` added, replacing any entry for the same date.
+    /// A copy with `day` added, replacing any entry for the same date (provisional years
+    /// stay marked as they are).
     pub fn with_day(&self, day: SpecialDay) -> Calendar {
         let mut days = self.days.clone();
         match days.binary_search_by_key(&day.date, |d| d.date) {
             Ok(i) => days[i] = day,
             Err(i) => days.insert(i, day),
         }
-        Self::from_sorted(days, self.settings.clone())
+        Self::from_sorted(days, self.settings.clone(), self.provisional_years.clone())
     }
 
     /// A copy without the entry for `date` (if any).
     pub fn without_day(&self, date: NaiveDate) -> Calendar {
         let mut days = self.days.clone();
         days.retain(|d| d.date != date);
-        Self::from_sorted(days, self.settings.clone())
+        Self::from_sorted(days, self.settings.clone(), self.provisional_years.clone())
+    }
+
+    /// Whether `year`'s days are provisional, derived from the Labor Code because no
+    /// holiday decision was shipped or entered for it.
+    pub fn is_provisional_year(&self, year: i32) -> bool {
+        self.provisional_years.binary_search(&year).is_ok()
+    }
+
+    /// The provisional years, ascending.
+    pub fn provisional_years(&self) -> &[i32] {
+        &self.provisional_years
     }
 
     /// All special days, sorted by date.
@@ -714,8 +764,8 @@ impl Calendar {
             .and_then(|i| self.days.get(i))
     }
 
-    /// Whether any special day of `year` is loaded. A year without data is counted with
-    /// weekends only; the service warns about it (readiness check, log).
+    /// Whether any special day of `year` is loaded, decided or provisional. A year without
+    /// any is counted with weekends only; the service warns about it (readiness check, log).
     pub fn has_year(&self, year: i32) -> bool {
         !self.days_in_year(year).is_empty()
     }
@@ -788,6 +838,7 @@ impl Calendar {
             working,
             reason,
             name: special.map(|d| d.name.clone()),
+            provisional: self.is_provisional_year(date.year()),
         }
     }
 }
@@ -797,6 +848,7 @@ impl Calendar {
 mod tests {
     use super::*;
 
+    const VN_2023: &str = include_str!("../../config/calendars/vn-2023.toml");
     const VN_2024: &str = include_str!("../../config/calendars/vn-2024.toml");
     const VN_2025: &str = include_str!("../../config/calendars/vn-2025.toml");
     const VN_2026: &str = include_str!("../../config/calendars/vn-2026.toml");
@@ -818,6 +870,89 @@ mod tests {
             .filter(|d| d.kind.is_off())
             .map(|d| d.date.format("%d/%m").to_string())
             .collect()
+    }
+
+    #[test]
+    fn shipped_2023_matches_the_announcements() {
+        // Công văn 8056/VPCP-KGVX (01/12/2022): Tết 20/01–26/01, Quốc khánh 01/09–04/09;
+        // the Labor Code for the rest, with four nghỉ bù days and no swap.
+        let f23 = parse_calendar_file(VN_2023).unwrap();
+        assert_eq!(f23.year, 2023);
+        assert_eq!(
+            off_days(&f23),
+            [
+                "01/01", "02/01", "20/01", "21/01", "22/01", "23/01", "24/01", "25/01", "26/01",
+                "29/04", "30/04", "01/05", "02/05", "03/05", "01/09", "02/09", "03/09", "04/09"
+            ]
+        );
+        let comp: Vec<String> = f23
+            .days
+            .iter()
+            .filter(|d| d.kind == DayKind::CompensatoryOff)
+            .map(|d| d.date.format("%d/%m").to_string())
+            .collect();
+        assert_eq!(comp, ["02/01", "02/05", "03/05", "04/09"]);
+        assert!(
+            f23.days
+                .iter()
+                .all(|d| d.kind.is_off() && !d.source.trim().is_empty())
+        );
+    }
+
+    #[test]
+    fn years_without_a_decision_get_provisional_days() {
+        let files = [VN_2023, VN_2024, VN_2025, VN_2026].map(|t| parse_calendar_file(t).unwrap());
+        let decided: Vec<i32> = files.iter().map(|f| f.year).collect();
+        let days = files.iter().flat_map(|f| f.days.clone());
+        let cal =
+            Calendar::with_provisional(days.clone(), &decided, WorkingTimeSettings::default());
+        assert!(cal.is_provisional_year(2027));
+        assert!(cal.is_provisional_year(2022));
+        assert!(!cal.is_provisional_year(2026));
+        assert!(!cal.is_provisional_year(2020), "before the Labor Code 2019");
+        assert_eq!(cal.provisional_years().first(), Some(&2021));
+        // Tết 2027, Thu 04/02 – Wed 10/02, is off; Wed 03/02 and Thu 11/02 are not.
+        assert!(cal.is_working_day(date(2027, 2, 3)));
+        for d in 4..=10 {
+            assert!(!cal.is_working_day(date(2027, 2, d)), "{d}/02/2027");
+        }
+        assert!(cal.is_working_day(date(2027, 2, 11)));
+        let st = cal.day_status(date(2027, 2, 8));
+        assert_eq!(st.reason, DayReason::Holiday);
+        assert!(st.provisional);
+        assert!(cal.day_status(date(2027, 3, 1)).provisional);
+        assert!(!cal.day_status(date(2026, 2, 16)).provisional);
+        // A decided day is never replaced: 2026 is the shipped file's, swaps included.
+        assert_eq!(
+            cal.days_in_year(2026),
+            parse_calendar_file(VN_2026).unwrap().days.as_slice()
+        );
+        // A year before 2021 has no days: weekends only.
+        assert!(!cal.has_year(2020));
+        assert!(cal.is_working_day(date(2020, 1, 1)));
+
+        // Any decided day of a year replaces that year's provisional days.
+        let entered = SpecialDay {
+            date: date(2027, 2, 5),
+            kind: DayKind::Holiday,
+            name: "Tết Nguyên đán".into(),
+            source: "Quyết định thử".into(),
+        };
+        let cal = Calendar::with_provisional(
+            days.clone().chain([entered.clone()]),
+            &decided,
+            WorkingTimeSettings::default(),
+        );
+        assert!(!cal.is_provisional_year(2027));
+        assert_eq!(cal.days_in_year(2027), [entered]);
+        assert!(cal.is_working_day(date(2027, 2, 8)));
+        // So does a decided year with no days at all (a file that lists none).
+        let mut with_2027 = decided.clone();
+        with_2027.push(2027);
+        let cal = Calendar::with_provisional(days, &with_2027, WorkingTimeSettings::default());
+        assert!(!cal.is_provisional_year(2027));
+        assert!(!cal.has_year(2027));
+        assert!(cal.is_working_day(date(2027, 2, 8)));
     }
 
     #[test]

@@ -436,7 +436,14 @@ pub struct Explanation {
     /// Years touched by the explanation that have no calendar data (counted with weekends
     /// only): the caller should warn.
     pub years_without_data: Vec<i32>,
+    /// Years touched whose days off are provisional, derived from the Labor Code until the
+    /// holiday decision is entered.
+    pub provisional_years: Vec<i32>,
 }
+
+/// The note on each day of a year without a holiday decision.
+pub const PROVISIONAL_VI: &str = "tạm tính theo Bộ luật Lao động (chưa có lịch nghỉ công bố)";
+pub const PROVISIONAL_EN: &str = "provisional, from the Labor Code (no holiday decision yet)";
 
 /// One local date of an [`Explanation`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -455,6 +462,9 @@ pub struct ExplainedDay {
     pub kind: DayReason,
     /// The special day's name, if any ("Tết Nguyên đán").
     pub name: Option<String>,
+    /// The year has no holiday decision yet: whether this day is off comes from the Labor
+    /// Code, and the reason says so.
+    pub provisional: bool,
     /// Vietnamese reason, e.g. "nghỉ lễ: Tết Nguyên đán", "làm bù thứ Bảy: …; hạn trả 10:00".
     pub reason: String,
     /// The same in English.
@@ -605,6 +615,10 @@ pub fn explain(cal: &Calendar, start: DateTime<Utc>, d: Duration) -> Explanation
             vi.push(format!("hạn trả {}", fmt_hm(end.ns)));
             en.push(format!("due at {}", fmt_hm(end.ns)));
         }
+        if status.provisional {
+            vi.push(PROVISIONAL_VI.to_owned());
+            en.push(PROVISIONAL_EN.to_owned());
+        }
         let join = |base: String, notes: Vec<String>| {
             if notes.is_empty() {
                 base
@@ -619,6 +633,7 @@ pub fn explain(cal: &Calendar, start: DateTime<Utc>, d: Duration) -> Explanation
             working_minutes: u32::try_from(used_ns / NS_PER_MIN).unwrap_or(u32::MAX),
             kind,
             name: status.name.clone(),
+            provisional: status.provisional,
             reason: join(base_vi, vi),
             reason_en: join(base_en, en),
         });
@@ -629,6 +644,9 @@ pub fn explain(cal: &Calendar, start: DateTime<Utc>, d: Duration) -> Explanation
     let years_without_data = (first_year..=last_year)
         .filter(|y| !cal.has_year(*y))
         .collect();
+    let provisional_years = (first_year..=last_year)
+        .filter(|y| cal.is_provisional_year(*y))
+        .collect();
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).fixed_offset();
     Explanation {
         start: local(start),
@@ -637,5 +655,6 @@ pub fn explain(cal: &Calendar, start: DateTime<Utc>, d: Duration) -> Explanation
         duration: d,
         days,
         years_without_data,
+        provisional_years,
     }
 }

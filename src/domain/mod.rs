@@ -3,6 +3,8 @@
 pub mod calendar;
 pub mod code;
 pub mod deadline;
+pub mod holidays;
+pub mod lunar;
 pub mod media;
 pub mod procedure;
 pub mod state;

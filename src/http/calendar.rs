@@ -27,7 +27,8 @@ fn parse_date(raw: &str) -> AppResult<NaiveDate> {
     })
 }
 
-/// The special days of a year.
+/// The special days of a year; for a year without a holiday decision, the provisional days
+/// derived from the Labor Code (`provisional: true`).
 #[utoipa::path(get, path = "/api/v1/calendar/days", tag = "calendar", params(YearQuery),
     responses((status = 200, body = Vec<CalendarDay>)))]
 pub async fn list_days(
@@ -39,8 +40,9 @@ pub async fn list_days(
     let year = q
         .year
         .unwrap_or_else(|| state.clock.now().with_timezone(&tz).year());
+    let cache = state.calendar.clone();
     let days = state
-        .run(move |conn| calendar::list_days(conn, year))
+        .run(move |conn| calendar::list_days(conn, &cache, year))
         .await?;
     Ok(HttpResponse::Ok().json(days))
 }

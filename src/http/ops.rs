@@ -19,20 +19,11 @@ pub struct Readiness {
     pub status: &'static str,
     pub database: Check,
     pub migrations: Check,
-    /// Whether this year and next year (local) have calendar data. Informational: a missing
-    /// year does not make the service unready, but due times in it count weekends only.
-    pub calendar: CalendarCheck,
+    /// Whether this year and next year (local) have a holiday decision, or provisional days
+    /// from the Labor Code. Informational: it does not make the service unready.
+    pub calendar: calendar::CalendarCheck,
     /// Email: `on` (smtp.url set) or `off` (notifications stay pending in the outbox).
     pub mail: &'static str,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CalendarCheck {
-    pub ok: bool,
-    /// Year → has data.
-    #[schema(value_type = Object)]
-    pub years: std::collections::BTreeMap<String, bool>,
-    pub detail: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,28 +50,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             Ok((backend, pending, years))
         })
         .await;
-    let years = probe.as_ref().map(|p| p.2.clone()).unwrap_or_default();
-    let missing: Vec<String> = years
-        .iter()
-        .filter(|y| !y.1)
-        .map(|y| y.0.to_string())
-        .collect();
-    let calendar = CalendarCheck {
-        ok: !years.is_empty() && missing.is_empty(),
-        detail: if years.is_empty() {
-            "unknown".into()
-        } else if missing.is_empty() {
-            "this year and next year have data".into()
-        } else {
-            format!(
-                "no calendar data for {}: add it (PUT /api/v1/calendar/days) before due times reach it",
-                missing.join(", ")
-            )
-        },
-        years: years.iter().map(|(y, ok)| (y.to_string(), *ok)).collect(),
-    };
+    let calendar = calendar::readiness(probe.as_ref().map_or(&[][..], |p| &p.2));
     if !calendar.ok {
-        tracing::warn!(calendar.detail = %calendar.detail, "readiness: calendar data missing");
+        tracing::warn!(calendar.detail = %calendar.detail, "readiness: no holiday decision");
     }
     let (database, migrations) = match probe {
         Ok((backend, pending, _)) => (

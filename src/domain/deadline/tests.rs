@@ -1121,3 +1121,41 @@ fn g38_calendar_days_same_time_rule_is_monotone_by_date_only() {
     assert_eq!(due(cal(), start, cd(4)).due_at, vn(2024, 2, 15, 10, 0));
     assert_eq!(due(&more, start, cd(4)).due_at, vn(2024, 2, 15, 7, 30));
 }
+
+#[test]
+fn g39_a_year_without_a_decision_skips_the_provisional_holidays() {
+    // The shipped 2024–2026 calendar with the Labor Code's days for the years without a
+    // decision: Tết Đinh Mùi 2027 is provisional, Thu 04/02 – Wed 10/02.
+    let decided = [2024, 2025, 2026];
+    let days = FILES
+        .into_iter()
+        .flat_map(|t| parse_calendar_file(t).unwrap().days);
+    let prov = Calendar::with_provisional(days, &decided, WorkingTimeSettings::default());
+    // Fri 29/01/2027 10:00 + 5: Mon 01/02 = 1, Tue 02 = 2, Wed 03 = 3, Tết, Thu 11 = 4,
+    // Fri 12/02 = 5. Weekends only would have given Fri 05/02, in the middle of Tết.
+    let s = vn(2027, 1, 29, 10, 0);
+    check(&prov, s, wd(5), s, vn(2027, 2, 12, 10, 0));
+    check(cal(), s, wd(5), s, vn(2027, 2, 5, 10, 0));
+    let ex = explain(&prov, s, wd(5));
+    assert!(ex.years_without_data.is_empty());
+    assert_eq!(ex.provisional_years, vec![2027]);
+    let tet = day(&ex, 2027, 2, 8);
+    assert_eq!(tet.kind, DayReason::Holiday);
+    assert!(tet.provisional && !tet.counted);
+    assert_eq!(
+        tet.reason,
+        format!("nghỉ lễ: Tết Nguyên đán; {PROVISIONAL_VI}")
+    );
+    assert!(tet.reason_en.ends_with(PROVISIONAL_EN), "{}", tet.reason_en);
+    assert!(ex.days.iter().all(|d| d.provisional));
+    // Across the year: Wed 30/12/2026 10:00 + 3: Thu 31 = 1, Fri 01/01/2027 is Tết Dương
+    // lịch (provisional), Mon 04/01 = 2, Tue 05/01 = 3. Only the 2027 days are marked.
+    let s = vn(2026, 12, 30, 10, 0);
+    check(&prov, s, wd(3), s, vn(2027, 1, 5, 10, 0));
+    let ex = explain(&prov, s, wd(3));
+    assert_eq!(ex.provisional_years, vec![2027]);
+    assert!(!day(&ex, 2026, 12, 31).provisional);
+    let new_year = day(&ex, 2027, 1, 1);
+    assert!(new_year.provisional && !new_year.counted);
+    assert_eq!(new_year.name.as_deref(), Some("Tết Dương lịch"));
+}
