@@ -34,6 +34,8 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub storage: StorageSettings,
     pub public: PublicSettings,
+    pub jobs: JobsSettings,
+    pub outbox: OutboxSettings,
     /// `MOTCUA_ENV`, not a file key.
     #[serde(skip)]
     pub env: String,
@@ -45,6 +47,8 @@ pub struct ServerSettings {
     pub host: String,
     pub port: u16,
     pub workers: usize,
+    /// On SIGTERM/SIGINT: how long requests in flight and the jobs get to finish.
+    pub shutdown_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -97,7 +101,8 @@ pub struct SmtpSettings {
     pub max_attempts: i32,
     pub retry_base_ms: u32,
     pub poll_interval_ms: u64,
-    pub watch_interval_seconds: u64,
+    /// Deprecated home of `jobs.watch_interval_seconds`; when set it still wins (with a warning).
+    pub watch_interval_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,7 +122,31 @@ pub struct PublicSettings {
     pub base_url: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Whether this instance runs the background jobs (false: HTTP only).
+    pub enabled: bool,
+    pub watch_interval_seconds: u64,
+    pub retention_interval_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Sent (and failed) messages are deleted this many days later: their bodies hold lookup keys.
+    pub retain_days: u32,
+}
+
 impl Settings {
+    /// The due-time watcher's interval: `jobs.watch_interval_seconds`, unless the deprecated
+    /// `smtp.watch_interval_seconds` is set.
+    pub fn watch_interval_seconds(&self) -> u64 {
+        self.smtp
+            .watch_interval_seconds
+            .unwrap_or(self.jobs.watch_interval_seconds)
+    }
+
     /// Loads from `config_dir` (normally `./config`) for environment `env` and the process
     /// environment, and validates.
     pub fn load(config_dir: &Path, env: &str) -> Result<Self, ConfigError> {
@@ -202,6 +231,31 @@ impl Settings {
         self.working_time_settings()?;
         if self.public.lookup_per_minute == 0 {
             return Err(invalid("public.lookup_per_minute", "must be at least 1"));
+        }
+        for (key, value) in [
+            (
+                "jobs.watch_interval_seconds",
+                self.jobs.watch_interval_seconds,
+            ),
+            (
+                "smtp.watch_interval_seconds",
+                self.smtp.watch_interval_seconds.unwrap_or(1),
+            ),
+            (
+                "jobs.retention_interval_seconds",
+                self.jobs.retention_interval_seconds,
+            ),
+            ("smtp.poll_interval_ms", self.smtp.poll_interval_ms),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        if self.outbox.retain_days == 0 {
+            return Err(invalid(
+                "outbox.retain_days",
+                "must be at least 1 (sent messages are kept this many days)",
+            ));
         }
         Ok(())
     }

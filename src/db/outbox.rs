@@ -169,3 +169,49 @@ pub fn count_by_status(conn: &mut DbConnection, status: &str) -> QueryResult<i64
         .count()
         .get_result(conn)
 }
+
+/// Gives claimed rows back (a worker stopping before it sent them): pending again and due at
+/// once, so this or another instance takes them without waiting for the lease to end.
+pub fn release(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::status.eq("sending")),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)
+}
+
+/// Messages not yet sent (pending, or claimed by a worker) and the creation time of the oldest.
+pub fn unsent(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
+    outbox::table
+        .filter(outbox::status.eq_any(["pending", "sending"]))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
+        .first(conn)
+}
+
+/// Deletes rows sent before `sent_before` and rows given up before `failed_before` (their
+/// bodies hold lookup keys). Answers how many went.
+pub fn prune(
+    conn: &mut DbConnection,
+    sent_before: NaiveDateTime,
+    failed_before: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        outbox::table.filter(
+            outbox::status
+                .eq("sent")
+                .and(outbox::sent_at.lt(sent_before))
+                .or(outbox::status
+                    .eq("failed")
+                    .and(outbox::next_attempt_at.lt(failed_before))),
+        ),
+    )
+    .execute(conn)
+}

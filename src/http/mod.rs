@@ -60,6 +60,7 @@ route_table! {
     get    "/healthz"                        => ops::healthz,          Access::Public;
     get    "/readyz"                         => ops::readyz,           Access::Public;
     get    "/api/v1/openapi.json"            => ops::openapi_json,     Access::Public;
+    get    "/docs"                           => ops::docs_redirect,    Access::Public;
 
     post   "/api/v1/auth/login"              => auth::login,           Access::Public;
     get    "/api/v1/auth/me"                 => auth::me,              Access::AnyUser;
@@ -125,6 +126,7 @@ pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Resu
         .exclude_regex("^/docs")
         .build()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let shutdown_seconds = state.settings.server.shutdown_seconds;
     let workers = match state.settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -140,7 +142,9 @@ pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Resu
             .wrap(tracing_actix_web::TracingLogger::default())
     })
     .workers(workers)
-    .shutdown_timeout(30)
+    // `startup::Service` handles SIGTERM/SIGINT, so that the jobs stop with the server.
+    .disable_signals()
+    .shutdown_timeout(shutdown_seconds)
     .listen(listener)?
     .run();
     Ok(server)

@@ -5,12 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Once;
 
-use actix_web::dev::ServerHandle;
 use actix_web::http::{Method, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use motcua::app::AppState;
-use motcua::app::users::{self, CreateUserRequest};
 use motcua::auth::Role;
 use motcua::clock::Clock;
 use motcua::config::Settings;
@@ -139,8 +137,52 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.server.workers = 2;
     s.calendar.data_dir = root.join("config/calendars");
     s.storage.dir = db.dir().join("files");
+    // The admin comes from the bootstrap, as on a first `serve`.
+    s.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_owned()));
     s.validate().expect("valid test settings");
     s
+}
+
+/// Polls `probe` every 50 ms until it answers `Some`; fails naming `what` after `secs`
+/// (a bound for a broken run, not a timing assertion).
+pub async fn poll_until<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {secs} s waiting for {what}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+impl TestApp {
+    /// Waits until `n` outbox rows are `sent`.
+    pub async fn wait_sent(&self, n: u64, secs: u64) {
+        poll_until(&format!("{n} sent notifications"), secs, || async {
+            let r = self
+                .get("/api/v1/notifications?status=sent", Some(&self.admin_token))
+                .await
+                .expect(200);
+            (r.body["total"] == n).then_some(())
+        })
+        .await
+    }
+}
+
+/// Mail to `smtp_url`, polled and retried fast.
+pub fn fast_mail(s: &mut Settings, smtp_url: &str) {
+    s.smtp.url = Some(SecretString::from(smtp_url.to_owned()));
+    s.smtp.retry_base_ms = 200;
+    s.smtp.poll_interval_ms = 50;
+    s.smtp.timeout_seconds = 2;
 }
 
 /// Monday 2025-03-03 09:00 local (02:00 UTC): an ordinary working morning.
@@ -203,8 +245,7 @@ pub struct TestApp {
     pub state: AppState,
     pub clock: Clock,
     pub admin_token: String,
-    handle: ServerHandle,
-    workers: Option<tokio::sync::watch::Sender<bool>>,
+    service: motcua::startup::Service,
     pub db: TestDb,
 }
 
@@ -213,73 +254,66 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
+    /// Starts the service as `serve` does (`startup::start`: state, HTTP server, background
+    /// jobs), with this test's database, settings changed by `tweak`, and a manual clock.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
         let db = TestDb::new(backend);
         let mut settings = test_settings(&db);
         tweak(&mut settings);
         let clock = Clock::manual(default_now());
-        let state = motcua::startup::build_state(settings, clock.clone()).expect("start-up");
-        {
-            let mut conn = state.pool.get().expect("connection");
-            users::create_user(
-                &mut conn,
-                &CreateUserRequest {
-                    username: "admin".into(),
-                    password: ADMIN_PASSWORD.into(),
-                    full_name: "Admin".into(),
-                    email: None,
-                    role: Role::Admin,
-                    unit_code: None,
-                    active: true,
-                },
-                clock.now(),
-            )
-            .expect("admin user");
-        }
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = motcua::http::server(state.clone(), listener).expect("server");
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+        let service = motcua::startup::start(settings, clock.clone(), listener).expect("start-up");
         let client = awc::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
             .finish();
         let mut app = TestApp {
-            base,
+            base: format!("http://{}", service.addr),
             client,
-            state,
+            state: service.state.clone(),
             clock,
             admin_token: String::new(),
-            handle,
-            workers: None,
+            service,
             db,
         };
         app.admin_token = app.login("admin", ADMIN_PASSWORD).await;
         app
     }
 
+    /// Stops the server and the jobs as SIGTERM does.
     pub async fn stop(self) {
-        self.handle.stop(true).await;
+        self.service.stop().await.expect("clean stop");
     }
 
-    /// Starts the outbox worker and the due-time watcher, as `serve` does.
-    pub fn start_workers(&mut self) {
-        let (stop, _handles) = motcua::startup::spawn_workers(&self.state).expect("workers");
-        self.workers = Some(stop);
+    /// Another instance on this test's database, as a second `serve` would be: same settings
+    /// changed by `tweak`, same clock, its own server and jobs.
+    pub fn another_instance(&self, tweak: impl FnOnce(&mut Settings)) -> motcua::startup::Service {
+        let mut settings = (*self.state.settings).clone();
+        tweak(&mut settings);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        motcua::startup::start(settings, self.clock.clone(), listener).expect("another instance")
     }
 
-    /// An app whose mail goes to `smtp_url`, retrying fast, with its workers running.
+    /// What the background jobs use (tests that drive a job's pass themselves).
+    pub fn job_context(&self) -> motcua::jobs::JobContext {
+        motcua::startup::job_context(&self.state)
+    }
+
+    /// An app whose mail goes to `smtp_url`, retrying fast; its outbox worker runs.
     pub async fn spawn_mail(backend: Backend, smtp_url: &str) -> Self {
+        Self::spawn_mail_with(backend, smtp_url, |_| {}).await
+    }
+
+    pub async fn spawn_mail_with(
+        backend: Backend,
+        smtp_url: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
         let url = smtp_url.to_owned();
-        let mut app = Self::spawn_with(backend, move |s| {
-            s.smtp.url = Some(SecretString::from(url));
-            s.smtp.retry_base_ms = 200;
-            s.smtp.poll_interval_ms = 50;
-            s.smtp.timeout_seconds = 2;
+        Self::spawn_with(backend, move |s| {
+            fast_mail(s, &url);
+            tweak(s);
         })
-        .await;
-        app.start_workers();
-        app
+        .await
     }
 
     pub async fn request(
