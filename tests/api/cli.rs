@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
-fn motcua(db: &TestDb) -> Command {
+/// The built binary, configured by environment only, working in the test's folder.
+pub fn motcua(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_motcua"));
     cmd.current_dir(db.dir())
         .env(

@@ -239,6 +239,34 @@ impl Response {
     }
 }
 
+/// One request to `base` (the in-process app, or a `motcua serve` process), JSON body if any.
+pub async fn request_to(
+    client: &awc::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Response {
+    let mut req = client.request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    }
+    let mut resp = match body {
+        Some(b) => req.send_json(b).await,
+        None => req.send().await,
+    }
+    .expect("request sent");
+    let bytes = resp.body().limit(64 * 1024 * 1024).await.expect("body");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Response {
+        status: resp.status(),
+        headers: resp.headers().clone(),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text,
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: awc::Client,
@@ -323,23 +351,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Response {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.insert_header(("Authorization", format!("Bearer {t}")));
-        }
-        let mut resp = match body {
-            Some(b) => req.send_json(b).await,
-            None => req.send().await,
-        }
-        .expect("request sent");
-        let bytes = resp.body().limit(64 * 1024 * 1024).await.expect("body");
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Response {
-            status: resp.status(),
-            headers: resp.headers().clone(),
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text,
-        }
+        request_to(&self.client, &self.base, method, path, token, body).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {

@@ -16,5 +16,6 @@ mod notifications;
 mod ops;
 mod reports;
 mod roles;
+mod serve;
 mod smtp;
 mod users;
