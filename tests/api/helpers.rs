@@ -29,6 +29,10 @@ pub enum Backend {
 #[macro_export]
 macro_rules! backend_test {
     ($name:ident, |$app:ident| $body:block) => {
+        $crate::backend_test!($name, settings = |_| {}, |$app| $body);
+    };
+    // Settings changed before start-up, e.g. `settings = |s| s.jobs.enabled = false`.
+    ($name:ident, settings = $tweak:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -37,12 +41,12 @@ macro_rules! backend_test {
             async fn scenario($app: $crate::helpers::TestApp) $body
             #[actix_web::test]
             async fn sqlite() {
-                scenario($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await
+                scenario($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $tweak).await).await
             }
             #[actix_web::test]
             async fn postgres() {
                 if $crate::helpers::postgres_available() {
-                    scenario($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await).await
+                    scenario($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, $tweak).await).await
                 }
             }
         }

@@ -11,6 +11,7 @@ mod cli;
 mod documents;
 mod dossiers;
 mod errors;
+mod jobs;
 mod migrations;
 mod notifications;
 mod ops;
