@@ -317,6 +317,7 @@ mod tests {
         assert!(all.auth.jwt_secret.is_some());
         assert!(all.bootstrap.admin_password.is_some());
         assert!(all.smtp.url.is_some());
+        assert!(all.smtp.watch_interval_seconds.is_some());
 
         let plain = Settings::load_unvalidated(&dir, "none").unwrap();
         assert_eq!(plain.server.port, 8080);
@@ -327,6 +328,23 @@ mod tests {
             ..plain
         };
         dev.validate().unwrap();
+    }
+
+    /// The watcher's interval moved to `jobs.`; the old `smtp.` key still works while set.
+    #[test]
+    fn deprecated_watch_interval_key_still_wins() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut s = Settings::load_unvalidated(&dir, "none").unwrap();
+        assert!(s.jobs.enabled);
+        assert_eq!(s.watch_interval_seconds(), 60);
+        s.jobs.watch_interval_seconds = 30;
+        assert_eq!(s.watch_interval_seconds(), 30);
+        s.smtp.watch_interval_seconds = Some(5);
+        assert_eq!(s.watch_interval_seconds(), 5);
+        s.env = "dev".into();
+        s.smtp.watch_interval_seconds = Some(0);
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("smtp.watch_interval_seconds"), "{e}");
     }
 
     #[test]
