@@ -166,3 +166,43 @@ fn serve_answers_readyz_and_stops_on_sigterm() {
             .is_some()
     );
 }
+
+#[test]
+fn demo_is_safe_to_run_twice() {
+    let db = TestDb::new(Backend::Sqlite);
+    let count = || {
+        let pool = motcua::db::connect(&db.url, 1, Default::default()).unwrap();
+        let mut conn = pool.get().unwrap();
+        let (_, total) = motcua::db::dossiers::list(
+            &mut conn,
+            &motcua::db::dossiers::DossierFilter::default(),
+            0,
+            1,
+        )
+        .unwrap();
+        total
+    };
+    let mut said = Vec::new();
+    let mut totals = Vec::new();
+    for _ in 0..2 {
+        let out = motcua(&db).arg("demo").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        said.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        totals.push(count());
+    }
+    assert_eq!(totals, vec![13, 13], "{said:?}");
+    assert!(
+        said[0].contains("13 dossiers in every state (13 new)"),
+        "{}",
+        said[0]
+    );
+    assert!(
+        said[1].contains("(0 new or changed)") && said[1].contains("(0 new)"),
+        "{}",
+        said[1]
+    );
+}

@@ -8,6 +8,7 @@ mod actions;
 mod auth;
 mod calendar;
 mod cli;
+mod docs;
 mod documents;
 mod dossiers;
 mod errors;
