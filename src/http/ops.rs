@@ -150,7 +150,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             let report = JobReport {
                 running: j.running,
                 every_seconds: j.every.as_secs_f64(),
-                last_success_at: j.last_success_at.map(|t| t.with_timezone(&tz).to_rfc3339()),
+                last_success_at: j.last_success_at.map(|t| {
+                        t.with_timezone(&tz)
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+                    }),
                 last_error: j.last_error,
                 pending: unsent.filter(|_| outbox).map(|u| u.0),
                 oldest_pending_seconds: unsent
