@@ -151,9 +151,9 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 running: j.running,
                 every_seconds: j.every.as_secs_f64(),
                 last_success_at: j.last_success_at.map(|t| {
-                        t.with_timezone(&tz)
-                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-                    }),
+                    t.with_timezone(&tz)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+                }),
                 last_error: j.last_error,
                 pending: unsent.filter(|_| outbox).map(|u| u.0),
                 oldest_pending_seconds: unsent
@@ -189,7 +189,9 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(super::openapi::document())
 }
 
-/// `/docs` is where people type; the interactive docs live under `/docs/`.
+/// The interactive API docs: redirects to `/docs/` (`/docs` is what people type).
+#[utoipa::path(get, path = "/docs", tag = "operations",
+    responses((status = 308, description = "to `/docs/`, the interactive API docs")))]
 pub async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((actix_web::http::header::LOCATION, "/docs/"))
