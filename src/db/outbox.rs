@@ -163,13 +163,6 @@ pub fn list(
     Ok((rows, build().count().get_result(conn)?))
 }
 
-pub fn count_by_status(conn: &mut DbConnection, status: &str) -> QueryResult<i64> {
-    outbox::table
-        .filter(outbox::status.eq(status))
-        .count()
-        .get_result(conn)
-}
-
 /// Gives claimed rows back (a worker stopping before it sent them): pending again and due at
 /// once, so this or another instance takes them without waiting for the lease to end.
 pub fn release(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {

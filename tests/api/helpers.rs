@@ -141,6 +141,9 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.server.workers = 2;
     s.calendar.data_dir = root.join("config/calendars");
     s.storage.dir = db.dir().join("files");
+    // The watcher scans at start and then hourly: a test that needs a scan runs one itself,
+    // and no background scan lands in the middle of a test that moves the clock.
+    s.jobs.watch_interval_seconds = 3600;
     // The admin comes from the bootstrap, as on a first `serve`.
     s.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_owned()));
     s.validate().expect("valid test settings");

@@ -237,7 +237,7 @@ backend_test!(readyz_and_metrics_report_each_job, |app| {
     assert_eq!(ready["mail"], "off", "{ready}");
     assert_eq!(ready["jobs"]["outbox"]["pending"], 0);
     assert!(ready["jobs"]["outbox"]["oldest_pending_seconds"].is_null());
-    assert_eq!(ready["jobs"]["due_watcher"]["every_seconds"], 60.0);
+    assert_eq!(ready["jobs"]["due_watcher"]["every_seconds"], 3600.0);
     let o = app.office().await;
     app.receive(&o.clerk, "P1").await;
     app.clock.advance(TimeDelta::minutes(5));
@@ -323,3 +323,31 @@ backend_test!(stop_ends_every_job, |app| {
         assert!(!job.running, "{} still running after stop", job.name);
     }
 });
+
+backend_test!(
+    two_instances_scanning_at_once_raise_each_notice_once,
+    settings = |s| s.jobs.enabled = false,
+    |app| {
+        let o = app.office().await;
+        let code = app.receive_code(&o.clerk, "P1").await;
+        overdue_copies(&app, &code, 600);
+        let other = app.another_instance(|_| {});
+        let (a, b) = (
+            app.job_context(),
+            motcua::startup::job_context(&other.state),
+        );
+        let (x, y) = futures_util::future::join(DueWatcher.run(&a), DueWatcher.run(&b)).await;
+        x.unwrap();
+        y.unwrap();
+        assert_eq!(count(&app, Kind::DossierOverdue), 600);
+        let mut conn = app.state.pool.get().unwrap();
+        let emails: i64 = outbox::table
+            .filter(outbox::event.eq("dossier_overdue"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(emails, 600, "an overdue email was written twice");
+        drop(conn);
+        other.stop().await.unwrap();
+    }
+);
