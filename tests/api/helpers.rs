@@ -53,6 +53,31 @@ macro_rules! backend_test {
     };
 }
 
+/// Like `backend_test!` for scenarios that start their own service or process: the scenario
+/// gets the backend.
+#[macro_export]
+macro_rules! per_backend_test {
+    ($name:ident, |$backend:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::helpers::*;
+            async fn scenario($backend: $crate::helpers::Backend) $body
+            #[actix_web::test]
+            async fn sqlite() {
+                scenario($crate::helpers::Backend::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::helpers::postgres_available() {
+                    scenario($crate::helpers::Backend::Postgres).await
+                }
+            }
+        }
+    };
+}
+
 /// Whether the PostgreSQL variants run. In CI a missing server is a failure, never a skip.
 pub fn postgres_available() -> bool {
     static NOTICE: Once = Once::new();

@@ -7,25 +7,7 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::smtp::{SmtpSink, parse};
 
-macro_rules! mail_test {
-    ($name:ident, |$backend:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            async fn scenario($backend: Backend) $body
-            #[actix_web::test]
-            async fn sqlite() {
-                scenario(Backend::Sqlite).await
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                if postgres_available() {
-                    scenario(Backend::Postgres).await
-                }
-            }
-        }
-    };
-}
+use crate::per_backend_test as mail_test;
 
 mail_test!(
     receipt_email_arrives_in_vietnamese_with_code_key_and_appointment,

@@ -13,25 +13,7 @@ use crate::cli::motcua;
 use crate::helpers::*;
 use crate::smtp::{SmtpSink, parse};
 
-macro_rules! serve_test {
-    ($name:ident, |$backend:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            async fn scenario($backend: Backend) $body
-            #[actix_web::test]
-            async fn sqlite() {
-                scenario(Backend::Sqlite).await
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                if postgres_available() {
-                    scenario(Backend::Postgres).await
-                }
-            }
-        }
-    };
-}
+use crate::per_backend_test as serve_test;
 
 /// A `motcua serve` process on a free port of 127.0.0.1; its log goes to a file in the test's
 /// folder and is shown when it fails.
