@@ -117,8 +117,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
-/// Binds and returns the server (not yet awaited). Tests pass a listener on 127.0.0.1:0.
-pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
+/// Binds and returns the server (not yet awaited); `startup::start` runs it with the jobs.
+pub(crate) fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
     let metrics = actix_web_prom::PrometheusMetricsBuilder::new("motcua")
         .registry(state.metrics.registry.clone())
         .endpoint("/metrics")
