@@ -158,8 +158,10 @@ impl Jobs {
         let metrics = self.enabled.then_some(&*self.ctx.metrics);
         let status = self.health.register(J::NAME, every, metrics);
         if self.enabled {
+            // Running from now until the task ends, however it ends.
+            let running = status.running();
             self.handles
-                .push(tokio::spawn(drive(job, self.ctx.clone(), status)));
+                .push(tokio::spawn(drive(job, self.ctx.clone(), status, running)));
         }
     }
 
@@ -179,8 +181,12 @@ impl Jobs {
 }
 
 /// Repeats `job` until shutdown, recording each pass in `status`.
-async fn drive<J: Job>(mut job: J, ctx: JobContext, status: Arc<JobStatus>) {
-    let _running = status.running();
+async fn drive<J: Job>(
+    mut job: J,
+    ctx: JobContext,
+    status: Arc<JobStatus>,
+    _running: health::RunningGuard,
+) {
     let every = job.every(&ctx.settings);
     tracing::info!(
         job = J::NAME,

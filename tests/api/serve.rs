@@ -234,21 +234,26 @@ serve_test!(
                 .await
                 .expect(200)
                 .body;
-            (r["jobs"]["outbox"]["pending"] == 0).then_some(r)
+            let done = r["jobs"]["outbox"]["pending"] == 0
+                && r["jobs"]["due_watcher"]["last_success_at"].is_string();
+            done.then_some(r)
         })
         .await;
         let outbox = &ready["jobs"]["outbox"];
         assert_eq!(outbox["running"], true);
         assert!(outbox["oldest_pending_seconds"].is_null(), "{ready}");
         assert!(outbox["last_success_at"].is_string(), "{ready}");
-        assert!(ready["jobs"]["due_watcher"]["last_success_at"].is_string());
-        let metrics = s
-            .request(Method::GET, "/metrics", None, None)
-            .await
-            .expect(200)
-            .text;
+        // The gauges follow at the worker's next pass.
+        let metrics = poll_until("the outbox gauge at 0", 30, || async {
+            let m = s
+                .request(Method::GET, "/metrics", None, None)
+                .await
+                .expect(200)
+                .text;
+            m.contains("motcua_outbox_pending 0").then_some(m)
+        })
+        .await;
         for series in [
-            "motcua_outbox_pending 0",
             "motcua_outbox_oldest_pending_seconds 0",
             "motcua_emails_sent_total 1",
             r#"motcua_job_running{job="outbox"} 1"#,
