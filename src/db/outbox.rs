@@ -163,19 +163,22 @@ pub fn list(
     Ok((rows, build().count().get_result(conn)?))
 }
 
-/// Gives claimed rows back (a worker stopping before it sent them): pending again and due at
-/// once, so this or another instance takes them without waiting for the lease to end.
-pub fn release(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {
-    diesel::update(
+/// Gives a claimed row back (a worker stopping before it sent it): pending again and due at
+/// once, so this or another instance takes it without waiting for the lease to end. Only
+/// while the claim is still this worker's (`lease_until`, the lease it was claimed with).
+pub fn release(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
         outbox::table
-            .filter(outbox::id.eq_any(ids))
-            .filter(outbox::status.eq("sending")),
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("sending"))
+            .filter(outbox::locked_until.eq(lease_until)),
     )
     .set((
         outbox::status.eq("pending"),
         outbox::locked_until.eq(None::<NaiveDateTime>),
     ))
-    .execute(conn)
+    .execute(conn)?;
+    Ok(n == 1)
 }
 
 /// Messages not yet sent (pending, or claimed by a worker) and the creation time of the oldest.

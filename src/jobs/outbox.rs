@@ -3,7 +3,7 @@
 //! At shutdown it sends no new message: those in flight finish or, at the deadline, are
 //! released with the rest of its claims.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,8 +26,9 @@ const PARALLEL_SENDS: usize = 8;
 
 pub struct OutboxWorker {
     mailer: Mailer,
-    /// Rows this worker has claimed and not yet recorded: given back if it stops first.
-    held: Arc<Mutex<HashSet<String>>>,
+    /// Rows this worker has claimed and not yet recorded, with their lease: given back if it
+    /// stops first.
+    held: Arc<Mutex<HashMap<String, chrono::NaiveDateTime>>>,
 }
 
 impl OutboxWorker {
@@ -57,7 +58,10 @@ impl OutboxWorker {
         }
         let now = Utc::now();
         let rows = ctx.blocking(move |conn| claim_batch(conn, now)).await?;
-        self.hold(rows.iter().map(|r| r.id.clone()));
+        self.hold(
+            rows.iter()
+                .filter_map(|r| Some((r.id.clone(), r.locked_until?))),
+        );
         let claimed = rows.len();
         let outcomes: Vec<AppResult<Option<Result<(), String>>>> = futures_util::stream::iter(rows)
             .map(|row| self.deliver(ctx, row))
@@ -124,12 +128,12 @@ impl OutboxWorker {
         Ok(Some(result))
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, HashMap<String, chrono::NaiveDateTime>> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn hold(&self, ids: impl Iterator<Item = String>) {
-        self.held().extend(ids);
+    fn hold(&self, claims: impl Iterator<Item = (String, chrono::NaiveDateTime)>) {
+        self.held().extend(claims);
     }
 
     fn unhold(&self, id: &str) {
@@ -138,15 +142,23 @@ impl OutboxWorker {
 
     /// Gives back every row still held.
     async fn release(&self, ctx: &JobContext) -> AppResult<()> {
-        let ids: Vec<String> = self.held().iter().cloned().collect();
-        if ids.is_empty() {
+        let claims: Vec<(String, chrono::NaiveDateTime)> =
+            self.held().iter().map(|(id, l)| (id.clone(), *l)).collect();
+        if claims.is_empty() {
             return Ok(());
         }
-        let n = {
-            let ids = ids.clone();
-            ctx.blocking(move |conn| Ok(outbox::release(conn, &ids)?))
-                .await?
-        };
+        let ids: Vec<String> = claims.iter().map(|c| c.0.clone()).collect();
+        let n = ctx
+            .blocking(move |conn| {
+                db::write_tx(conn, |conn| {
+                    let mut n = 0;
+                    for (id, lease) in &claims {
+                        n += usize::from(outbox::release(conn, id, *lease)?);
+                    }
+                    Ok::<_, AppError>(n)
+                })
+            })
+            .await?;
         for id in &ids {
             self.unhold(id);
         }
