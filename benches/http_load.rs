@@ -131,6 +131,22 @@ async fn run(
     )
 }
 
+/// Starts a service (`startup::start`) on its own thread and runtime, as `serve` would run
+/// it; answers its state and base URL. It serves until the process ends.
+fn spawn_service(settings: Settings) -> (motcua::app::AppState, String) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let service = motcua::startup::start(settings, Clock::System, listener).unwrap();
+            tx.send((service.state.clone(), format!("http://{}", service.addr)))
+                .unwrap();
+            service.run_until_signal().await.unwrap();
+        })
+    });
+    rx.recv().unwrap()
+}
+
 fn main() {
     let requests = env_usize("BENCH_REQUESTS", 4000);
     let concurrency = env_usize("BENCH_CONCURRENCY", 32);
@@ -152,18 +168,16 @@ fn main() {
     } else {
         "sqlite"
     };
-    let state = motcua::startup::build_state(settings, Clock::System).unwrap();
+    // The HTTP and throughput phases run on an instance without jobs, so that the worker's
+    // own pass can be timed alone; the latency phase adds a second instance with its jobs, as
+    // `serve` runs them. Both are put together by `startup::start`.
+    let mut http_only = settings.clone();
+    http_only.jobs.enabled = false;
+    let (state, base) = spawn_service(http_only);
     {
         let mut conn = state.pool.get().unwrap();
         motcua::app::demo::load(&mut conn, &state).unwrap();
     }
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server_state = state.clone();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new()
-            .block_on(async move { motcua::http::server(server_state, listener).unwrap().await })
-    });
     let bench_state = state.clone();
     actix_web::rt::System::new().block_on(async move {
         let state = bench_state;
@@ -207,11 +221,12 @@ fn main() {
         with_email["applicant"]["email"] = json!("applicant@example.com");
         let receipts = (0..emails).map(|_| (format!("{base}/api/v1/dossiers"), with_email.clone())).collect();
         run(&client, &clerk, receipts, concurrency).await;
-        let mailer = motcua::notify::worker::Mailer::from_settings(&state.settings).unwrap();
+        let worker = motcua::jobs::outbox::OutboxWorker::new(&state.settings).unwrap();
+        let ctx = motcua::startup::job_context(&state);
         let started = Instant::now();
         let mut sent = 0;
         loop {
-            let n = motcua::notify::worker::run_once(&state, &mailer).await.unwrap();
+            let n = worker.send_due(&ctx).await.unwrap().sent;
             if n == 0 {
                 break;
             }
@@ -221,8 +236,8 @@ fn main() {
         assert_eq!(sink.messages().len(), sent);
         println!("{:<28} {sent:>6} emails    {:>8.0} emails/s (one worker, 8 in flight, SMTP on loopback)", "outbox → SMTP", sent as f64 / elapsed.as_secs_f64());
 
-        // Receipt to email arrival, with the worker running as in `serve` (poll 20 ms here).
-        let (stop, workers) = motcua::startup::spawn_workers(&state).unwrap();
+        // Receipt to email arrival, with the jobs running as in `serve` (poll 20 ms here).
+        let (_, base) = spawn_service(settings);
         let mut waits = Vec::new();
         for _ in 0..50 {
             let before = sink.messages().len();
@@ -239,11 +254,6 @@ fn main() {
             waits[waits.len() / 2].as_secs_f64() * 1e3,
             waits[waits.len() * 99 / 100].as_secs_f64() * 1e3
         );
-        // Stop the workers inside the runtime (their SMTP pool needs it to close).
-        let _ = stop.send(true);
-        for w in workers {
-            let _ = w.await;
-        }
     });
     drop(state);
     drop(db);

@@ -34,6 +34,8 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     pub storage: StorageSettings,
     pub public: PublicSettings,
+    pub jobs: JobsSettings,
+    pub outbox: OutboxSettings,
     /// `MOTCUA_ENV`, not a file key.
     #[serde(skip)]
     pub env: String,
@@ -47,6 +49,8 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Addresses or CIDR blocks of reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
+    /// On SIGTERM/SIGINT: how long requests in flight and the jobs get to finish.
+    pub shutdown_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,7 +106,8 @@ pub struct SmtpSettings {
     pub max_attempts: i32,
     pub retry_base_ms: u32,
     pub poll_interval_ms: u64,
-    pub watch_interval_seconds: u64,
+    /// Deprecated home of `jobs.watch_interval_seconds`; when set it still wins (with a warning).
+    pub watch_interval_seconds: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +117,9 @@ pub struct StorageSettings {
     pub max_upload_bytes: u64,
     /// Media types accepted, as told from the bytes.
     pub allowed_media_types: Vec<String>,
+    /// Stored files that no row names are deleted once this old (a crash between the file
+    /// write and the commit leaves them).
+    pub orphan_grace_minutes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -125,7 +133,31 @@ pub struct PublicSettings {
     pub base_url: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Whether this instance runs the background jobs (false: HTTP only).
+    pub enabled: bool,
+    pub watch_interval_seconds: u64,
+    pub retention_interval_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Sent (and failed) messages are deleted this many days later: their bodies hold lookup keys.
+    pub retain_days: u32,
+}
+
 impl Settings {
+    /// The due-time watcher's interval: `jobs.watch_interval_seconds`, unless the deprecated
+    /// `smtp.watch_interval_seconds` is set.
+    pub fn watch_interval_seconds(&self) -> u64 {
+        self.smtp
+            .watch_interval_seconds
+            .unwrap_or(self.jobs.watch_interval_seconds)
+    }
+
     /// Loads from `config_dir` (normally `./config`) for environment `env` and the process
     /// environment, and validates.
     pub fn load(config_dir: &Path, env: &str) -> Result<Self, ConfigError> {
@@ -229,6 +261,31 @@ impl Settings {
         }
         crate::http::client::parse_all(&self.server.trusted_proxies)
             .map_err(|e| invalid("server.trusted_proxies", e))?;
+        for (key, value) in [
+            (
+                "jobs.watch_interval_seconds",
+                self.jobs.watch_interval_seconds,
+            ),
+            (
+                "smtp.watch_interval_seconds",
+                self.smtp.watch_interval_seconds.unwrap_or(1),
+            ),
+            (
+                "jobs.retention_interval_seconds",
+                self.jobs.retention_interval_seconds,
+            ),
+            ("smtp.poll_interval_ms", self.smtp.poll_interval_ms),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
+        if self.outbox.retain_days == 0 {
+            return Err(invalid(
+                "outbox.retain_days",
+                "must be at least 1 (sent messages are kept this many days)",
+            ));
+        }
         Ok(())
     }
 
@@ -289,6 +346,7 @@ mod tests {
         assert!(all.auth.jwt_secret.is_some());
         assert!(all.bootstrap.admin_password.is_some());
         assert!(all.smtp.url.is_some());
+        assert!(all.smtp.watch_interval_seconds.is_some());
 
         let plain = Settings::load_unvalidated(&dir, "none").unwrap();
         assert_eq!(plain.server.port, 8080);
@@ -299,6 +357,23 @@ mod tests {
             ..plain
         };
         dev.validate().unwrap();
+    }
+
+    /// The watcher's interval moved to `jobs.`; the old `smtp.` key still works while set.
+    #[test]
+    fn deprecated_watch_interval_key_still_wins() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut s = Settings::load_unvalidated(&dir, "none").unwrap();
+        assert!(s.jobs.enabled);
+        assert_eq!(s.watch_interval_seconds(), 60);
+        s.jobs.watch_interval_seconds = 30;
+        assert_eq!(s.watch_interval_seconds(), 30);
+        s.smtp.watch_interval_seconds = Some(5);
+        assert_eq!(s.watch_interval_seconds(), 5);
+        s.env = "dev".into();
+        s.smtp.watch_interval_seconds = Some(0);
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("smtp.watch_interval_seconds"), "{e}");
     }
 
     #[test]

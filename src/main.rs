@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run pending migrations, then serve HTTP until SIGTERM/SIGINT.
+    /// Run pending migrations, then serve HTTP and run the background jobs until SIGTERM/SIGINT.
     Serve,
     /// Run pending migrations and exit.
     Migrate,
@@ -175,11 +175,13 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 
 fn serve(settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     let addr = (settings.server.host.clone(), settings.server.port);
-    let state = startup::build_state(settings, Clock::System)?;
     let listener = std::net::TcpListener::bind(addr)?;
-    tracing::info!(server.addr = %listener.local_addr()?, "serving");
-    actix_web::rt::System::new()
-        .block_on(async move { motcua::http::server(state, listener)?.await })?;
+    actix_web::rt::System::new().block_on(async move {
+        let service = startup::start(settings, Clock::System, listener)?;
+        tracing::info!(server.addr = %service.addr, "serving");
+        service.run_until_signal().await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    })?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,6 +1,10 @@
-//! Start-up: settings → pool → migrations → bootstrap → the shared application state.
+//! Start-up: settings → pool → migrations → bootstrap → the shared state, then the HTTP
+//! server and the background jobs. [`start`] is the one way the service is put together:
+//! `serve`, the API tests and the benchmarks all call it.
 
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
@@ -9,6 +13,7 @@ use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::db::{self, Pool, SqliteOptions};
+use crate::jobs::{JobContext, Jobs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -16,6 +21,8 @@ pub enum StartError {
     Config(#[from] crate::config::ConfigError),
     #[error("database: {0}")]
     Db(#[from] db::DbError),
+    #[error("listening: {0}")]
+    Io(#[from] std::io::Error),
     #[error("{0}")]
     Other(String),
 }
@@ -59,7 +66,8 @@ fn token_keys(settings: &Settings) -> TokenKeys {
     TokenKeys::new(&secret, settings.auth.token_ttl_minutes)
 }
 
-/// Migrates, creates the bootstrap admin if asked, and builds the state every worker shares.
+/// Migrates, creates the bootstrap admin if asked, and builds the state every worker shares
+/// (the one-shot commands `demo` and `import` use it alone: no server, no jobs).
 pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartError> {
     let pool = open_pool(&settings)?;
     let ran = migrate(&pool)?;
@@ -90,7 +98,7 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
             })?,
         ),
         forms: Arc::new(crate::app::forms::templates().map_err(StartError::Other)?),
-        mail_enabled: settings.smtp.url.is_some(),
+        jobs: Arc::new(crate::jobs::Health::default()),
         lookup_limiter: Arc::new(crate::app::throttle::LookupLimiter::new(
             settings.public.lookup_per_minute,
             settings.public.wrong_keys_per_code,
@@ -113,30 +121,86 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
     })
 }
 
-/// The background workers of `serve`: the outbox sender and the due-time watcher. Flip the
-/// returned sender to stop them; await the handles to let them finish.
-pub fn spawn_workers(
-    state: &AppState,
-) -> Result<
-    (
-        tokio::sync::watch::Sender<bool>,
-        Vec<tokio::task::JoinHandle<()>>,
-    ),
-    StartError,
-> {
-    let mailer =
-        crate::notify::worker::Mailer::from_settings(&state.settings).map_err(StartError::Other)?;
-    if !mailer.enabled() {
-        tracing::warn!("smtp.url is not set: emails are written to the outbox and stay pending");
+/// The jobs' view of the state: no HTTP parts.
+pub fn job_context(state: &AppState) -> JobContext {
+    JobContext::new(
+        state.pool.clone(),
+        state.settings.clone(),
+        state.calendar.clone(),
+        state.templates.clone(),
+        state.metrics.clone(),
+        state.store.clone(),
+        state.clock.clone(),
+    )
+}
+
+/// A running service: its HTTP server and its background jobs, on the current runtime.
+pub struct Service {
+    pub state: AppState,
+    /// Where the server listens.
+    pub addr: SocketAddr,
+    server: actix_web::dev::ServerHandle,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    jobs: Jobs,
+}
+
+/// Builds the state, the HTTP server on `listener` and the background jobs (when
+/// `jobs.enabled`), and starts them on the current actix runtime. `serve` passes the system
+/// clock; tests pass a manual one.
+pub fn start(
+    settings: Settings,
+    clock: Clock,
+    listener: TcpListener,
+) -> Result<Service, StartError> {
+    if settings.smtp.watch_interval_seconds.is_some() {
+        tracing::warn!(
+            "smtp.watch_interval_seconds is deprecated: use jobs.watch_interval_seconds (the old key still wins while it is set)"
+        );
     }
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let handles = vec![
-        tokio::task::spawn_local(crate::notify::worker::run(
-            state.clone(),
-            mailer,
-            rx.clone(),
-        )),
-        tokio::task::spawn_local(crate::notify::watcher::run(state.clone(), rx)),
-    ];
-    Ok((stop, handles))
+    let state = build_state(settings, clock)?;
+    let jobs =
+        crate::jobs::start(&job_context(&state), state.jobs.clone()).map_err(StartError::Other)?;
+    let addr = listener.local_addr()?;
+    let server = crate::http::server(state.clone(), listener)?;
+    let handle = server.handle();
+    let serving = actix_web::rt::spawn(server);
+    Ok(Service {
+        state,
+        addr,
+        server: handle,
+        serving,
+        jobs,
+    })
+}
+
+impl Service {
+    /// Serves until SIGTERM or SIGINT (or until the server ends), then stops gracefully.
+    pub async fn run_until_signal(mut self) -> std::io::Result<()> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+            ended = &mut self.serving => {
+                tracing::warn!("the HTTP server ended by itself");
+                let deadline = tokio::time::Instant::now() + self.shutdown();
+                self.jobs.stop(deadline).await;
+                return ended.map_err(std::io::Error::other)?;
+            }
+        }
+        self.stop().await
+    }
+
+    /// Stops taking requests and work: requests in flight finish and the jobs finish or give
+    /// back what they hold, both within `server.shutdown_seconds`.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let deadline = tokio::time::Instant::now() + self.shutdown();
+        let ((), ()) = tokio::join!(self.server.stop(true), self.jobs.stop(deadline));
+        self.serving.await.map_err(std::io::Error::other)?
+    }
+
+    fn shutdown(&self) -> Duration {
+        Duration::from_secs(self.state.settings.server.shutdown_seconds)
+    }
 }

@@ -66,7 +66,8 @@ fn principal_of(conn: &mut DbConnection, username: &str) -> AppResult<Principal>
 /// The counter's own check at receipt is not a handling step (the receipt action is), so
 /// the published workflows' counter steps are not part of the demo procedures' steps.
 ///
-/// Loads the demo data; safe to run twice (existing units, users and procedures are kept).
+/// Loads the demo data; safe to run twice (existing units, users, procedures and demo
+/// dossiers are kept, and only what is missing is added).
 pub fn load(conn: &mut DbConnection, state: &AppState) -> AppResult<String> {
     let now: DateTime<Utc> = state.clock.now();
     let unit_list: Vec<Unit> = serde_json::from_str(UNITS_JSON).map_err(AppError::internal)?;
@@ -95,22 +96,25 @@ pub fn load(conn: &mut DbConnection, state: &AppState) -> AppResult<String> {
     }
     let defs = parse_procedures(PROCEDURES_JSON)?;
     let changed = import_procedures(conn, state, "admin", &defs)?;
-    let made = dossiers_in_every_state(conn, state, &defs)?;
+    let (plans, made) = dossiers_in_every_state(conn, state, &defs)?;
     Ok(format!(
-        "demo: {} units, {} users, {} procedures ({} new or changed), {} dossiers",
+        "demo: {} units, {} users, {} procedures ({} new or changed), {} dossiers in every state ({} new)",
         unit_list.len(),
         DEMO_USERS.len(),
         defs.len(),
         changed,
+        plans,
         made
     ))
 }
 
+/// One dossier per plan below, each recognised by its applicant's tax number so that a second
+/// run adds none (and a run cut short is completed). Answers (plans, dossiers created).
 fn dossiers_in_every_state(
     conn: &mut DbConnection,
     state: &AppState,
     defs: &[ProcedureDefinition],
-) -> AppResult<usize> {
+) -> AppResult<(usize, usize)> {
     let clerk = principal_of(conn, "clerk")?;
     let admin = principal_of(conn, "admin")?;
     let portal = principal_of(conn, "portal")?;
@@ -134,6 +138,10 @@ fn dossiers_in_every_state(
     ];
     let mut made = 0;
     for (i, (filer, actions)) in plans.iter().enumerate() {
+        let id_number = format!("01089{:05}", i + 1);
+        if crate::db::dossiers::exists_for_applicant(conn, &id_number)? {
+            continue;
+        }
         let def = &defs[i % defs.len()];
         let online = *filer == "portal";
         let who = if online { &portal } else { &clerk };
@@ -158,7 +166,7 @@ fn dossiers_in_every_state(
             applicant: dossiers::Applicant {
                 kind: "organisation".into(),
                 name: format!("Công ty TNHH Mẫu Số {}", i + 1),
-                id_number: Some(format!("01089{:05}", i + 1)),
+                id_number: Some(id_number),
                 phone: Some("0900000000".into()),
                 email: Some(format!("doanhnghiep{}@example.com", i + 1)),
                 address: Some("KCN Mẫu, tỉnh Mẫu".into()),
@@ -203,7 +211,7 @@ fn dossiers_in_every_state(
         }
         made += 1;
     }
-    Ok(made)
+    Ok((plans.len(), made))
 }
 
 /// `motcua demo --dossiers N`: fills the database with `n` synthetic dossiers received over

@@ -160,7 +160,6 @@ fn already_attached() -> AppError {
 
 /// Removes stored files that no row names (a crash or a failed transaction between the
 /// rename and the commit) once older than `grace`, and temporary files of dead uploads.
-// TODO(lead): schedule in jobs (hourly, say, with a grace of an hour or more).
 pub fn sweep_orphan_files(
     conn: &mut DbConnection,
     files: &crate::storage::Store,

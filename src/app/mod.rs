@@ -31,8 +31,8 @@ pub struct AppState {
     pub calendar: Arc<calendar::CalendarCache>,
     pub templates: Arc<crate::notify::Templates>,
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// Whether `smtp.url` is set (emails are still written to the outbox when it is not).
-    pub mail_enabled: bool,
+    /// This instance's background jobs, as `/readyz` reports them.
+    pub jobs: Arc<crate::jobs::Health>,
     /// `public.lookup_per_minute` per client address, and the per-code wrong-key lock.
     pub lookup_limiter: Arc<throttle::LookupLimiter>,
     /// The login throttle and the password hashing it guards.
@@ -50,14 +50,23 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
+        blocking(&self.pool, f).await
     }
+}
+
+/// Runs blocking database work on a pooled connection off the async threads.
+pub async fn blocking<T, F>(pool: &Pool, f: F) -> AppResult<T>
+where
+    F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("blocking task: {e}")))?
 }
 
 /// Page parameters shared by every list (`per_page` ≤ 200).

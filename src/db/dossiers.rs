@@ -319,22 +319,12 @@ pub fn list_open_with_clock(conn: &mut DbConnection) -> QueryResult<Vec<DossierR
         .load(conn)
 }
 
-/// Running dossiers whose dossier or step due time is at or before `threshold` (the watcher).
-pub fn list_running_due_before(
-    conn: &mut DbConnection,
-    threshold: NaiveDateTime,
-) -> QueryResult<Vec<DossierRow>> {
-    dossiers::table
-        .filter(dossiers::state.eq_any(RUNNING_STATES))
-        .filter(
-            dossiers::due_at
-                .le(threshold)
-                .or(dossiers::step_due_at.le(threshold)),
-        )
-        .order(dossiers::due_at)
-        .limit(5000)
-        .select(DossierRow::as_select())
-        .load(conn)
+/// Whether a dossier of this applicant (tax or identity number) exists.
+pub fn exists_for_applicant(conn: &mut DbConnection, id_number: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        dossiers::table.filter(dossiers::applicant_id_number.eq(id_number)),
+    ))
+    .get_result(conn)
 }
 
 /// Forgets idempotency keys recorded before `before` (they hold a first answer, lookup key

@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod dossiers;
 pub mod files;
+pub mod notices;
 pub mod outbox;
 pub mod procedures;
 pub mod reports;

@@ -163,9 +163,51 @@ pub fn list(
     Ok((rows, build().count().get_result(conn)?))
 }
 
-pub fn count_by_status(conn: &mut DbConnection, status: &str) -> QueryResult<i64> {
+/// Gives a claimed row back (a worker stopping before it sent it): pending again and due at
+/// once, so this or another instance takes it without waiting for the lease to end. Only
+/// while the claim is still this worker's (`lease_until`, the lease it was claimed with).
+pub fn release(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq("sending"))
+            .filter(outbox::locked_until.eq(lease_until)),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Messages not yet sent (pending, or claimed by a worker) and the creation time of the oldest.
+pub fn unsent(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     outbox::table
-        .filter(outbox::status.eq(status))
-        .count()
-        .get_result(conn)
+        .filter(outbox::status.eq_any(["pending", "sending"]))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
+        .first(conn)
+}
+
+/// Deletes rows sent before `sent_before` and rows given up before `failed_before` (their
+/// bodies hold lookup keys). Answers how many went.
+pub fn prune(
+    conn: &mut DbConnection,
+    sent_before: NaiveDateTime,
+    failed_before: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::delete(
+        outbox::table.filter(
+            outbox::status
+                .eq("sent")
+                .and(outbox::sent_at.lt(sent_before))
+                .or(outbox::status
+                    .eq("failed")
+                    .and(outbox::next_attempt_at.lt(failed_before))),
+        ),
+    )
+    .execute(conn)
 }

@@ -244,3 +244,16 @@ diesel::table! {
 
 diesel::joinable!(component_files -> files (sha256));
 diesel::allow_tables_to_appear_in_same_query!(files, component_files, dossiers);
+
+diesel::table! {
+    dossier_notices (notice_key) {
+        notice_key -> Text,
+        dossier_id -> Text,
+        kind -> Text,
+        step_started_at -> Nullable<Timestamp>,
+        raised_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(dossier_notices -> dossiers (dossier_id));
+diesel::allow_tables_to_appear_in_same_query!(dossiers, dossier_notices);

@@ -52,6 +52,7 @@ route_table! {
     get    "/healthz"                        => ops::healthz,          Public;
     get    "/readyz"                         => ops::readyz,           Public;
     get    "/api/v1/openapi.json"            => ops::openapi_json,     Public;
+    get    "/docs"                           => ops::docs_redirect,    Public;
 
     post   "/api/v1/auth/login"              => auth::login,           Public;
     get    "/api/v1/auth/me"                 => auth::me,              AnyUser;
@@ -195,11 +196,13 @@ pub fn configure(state: AppState, locks: Locks) -> impl FnOnce(&mut web::Service
     }
 }
 
-/// Binds and returns the server (not yet awaited). Tests pass a listener on 127.0.0.1:0.
-pub fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
+/// Binds and returns the server (not yet awaited); `startup::start` runs it with the jobs.
+pub(crate) fn server(state: AppState, listener: std::net::TcpListener) -> std::io::Result<Server> {
     server_with(state, listener, Locks::Both)
 }
 
+/// Only for the test that shows each access lock alone refuses what it must; everything else
+/// starts the service through `startup::start`.
 #[doc(hidden)]
 pub fn server_with(
     state: AppState,
@@ -213,6 +216,7 @@ pub fn server_with(
         .exclude_regex("^/docs")
         .build()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let shutdown_seconds = state.settings.server.shutdown_seconds;
     let workers = match state.settings.server.workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -228,7 +232,9 @@ pub fn server_with(
             .wrap(tracing_actix_web::TracingLogger::<span::RequestSpan>::new())
     })
     .workers(workers)
-    .shutdown_timeout(30)
+    // `startup::Service` handles SIGTERM/SIGINT, so that the jobs stop with the server.
+    .disable_signals()
+    .shutdown_timeout(shutdown_seconds)
     .listen(listener)?
     .run();
     Ok(server)

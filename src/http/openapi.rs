@@ -25,6 +25,7 @@ use super::{
         ops::healthz,
         ops::readyz,
         ops::openapi_json,
+        ops::docs_redirect,
         auth::login,
         auth::me,
         auth::change_password,

@@ -1,8 +1,7 @@
 //! Notifications (design §8): templates, the outbox writes made inside the state change's
-//! transaction, the SMTP worker and the due-time watcher.
+//! transaction, and the SMTP mailer. The jobs that send and raise notices are in `jobs/`.
 
-pub mod watcher;
-pub mod worker;
+pub mod mailer;
 
 use chrono::{DateTime, Utc};
 use minijinja::Environment;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::*;
 
-fn motcua(db: &TestDb) -> Command {
+/// The built binary, configured by environment only, working in the test's folder.
+pub fn motcua(db: &TestDb) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_motcua"));
     cmd.current_dir(db.dir())
         .env(
@@ -308,4 +309,47 @@ async fn the_lookup_key_never_reaches_the_log() {
             leaks.join("\n")
         );
     }
+}
+
+#[test]
+fn demo_is_safe_to_run_twice() {
+    let db = TestDb::new(Backend::Sqlite);
+    let count = || {
+        let pool = motcua::db::connect(&db.url, 1, Default::default()).unwrap();
+        let mut conn = pool.get().unwrap();
+        let (_, total) = motcua::db::dossiers::list(
+            &mut conn,
+            &motcua::db::dossiers::DossierFilter::default(),
+            0,
+            1,
+        )
+        .unwrap();
+        total
+    };
+    let mut said = Vec::new();
+    let mut totals = Vec::new();
+    for _ in 0..2 {
+        let out = motcua(&db)
+            .args(["demo", "--with-published-passwords"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        said.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        totals.push(count());
+    }
+    assert_eq!(totals, vec![13, 13], "{said:?}");
+    assert!(
+        said[0].contains("13 dossiers in every state (13 new)"),
+        "{}",
+        said[0]
+    );
+    assert!(
+        said[1].contains("(0 new or changed)") && said[1].contains("(0 new)"),
+        "{}",
+        said[1]
+    );
 }

@@ -614,6 +614,29 @@ backend_test!(the_sweep_removes_files_no_row_names, |app| {
         motcua::app::files::sweep_orphan_files(&mut conn, &app.state.store, grace).unwrap();
     assert_eq!((report.orphans, report.kept), (1, 1), "{report:?}");
     assert!(!app.state.store.path_of(&orphan.sha256).unwrap().exists());
+    drop(conn);
+    // The retention job that `serve` runs sweeps with `storage.orphan_grace_minutes` (60).
+    let mut young = app.state.store.begin().unwrap();
+    young.write(&pdf(800)).unwrap();
+    let young = app.state.store.finish(young).unwrap();
+    let mut stale = app.state.store.begin().unwrap();
+    stale.write(&pdf(900)).unwrap();
+    let stale = app.state.store.finish(stale).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(app.state.store.path_of(&stale.sha256).unwrap())
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600))
+        .unwrap();
+    {
+        use motcua::jobs::Job;
+        motcua::jobs::retention::OrphanFileSweep
+            .run(&app.job_context())
+            .await
+            .unwrap();
+    }
+    assert!(!app.state.store.path_of(&stale.sha256).unwrap().exists());
+    assert!(app.state.store.path_of(&young.sha256).unwrap().exists());
     app.get(
         &format!(
             "/api/v1/dossiers/{code}/components/TP01/files/{}",

@@ -496,7 +496,7 @@ backend_test!(idempotency_keys_are_forgotten_after_a_day, |app| {
     let purge = |conn: &mut motcua::db::PooledConnection, at: chrono::DateTime<chrono::Utc>| {
         motcua::db::dossiers::purge_idempotency(
             conn,
-            motcua::db::to_db_time(at - motcua::notify::watcher::IDEMPOTENCY_TTL),
+            motcua::db::to_db_time(at - motcua::jobs::retention::IDEMPOTENCY_TTL),
         )
         .unwrap()
     };

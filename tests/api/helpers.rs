@@ -5,12 +5,10 @@
 use std::path::PathBuf;
 use std::sync::Once;
 
-use actix_web::dev::ServerHandle;
 use actix_web::http::{Method, StatusCode};
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 use motcua::app::AppState;
-use motcua::app::users::{self, CreateUserRequest};
 use motcua::auth::Role;
 use motcua::clock::Clock;
 use motcua::config::Settings;
@@ -31,6 +29,10 @@ pub enum Backend {
 #[macro_export]
 macro_rules! backend_test {
     ($name:ident, |$app:ident| $body:block) => {
+        $crate::backend_test!($name, settings = |_| {}, |$app| $body);
+    };
+    // Settings changed before start-up, e.g. `settings = |s| s.jobs.enabled = false`.
+    ($name:ident, settings = $tweak:expr, |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -39,12 +41,37 @@ macro_rules! backend_test {
             async fn scenario($app: $crate::helpers::TestApp) $body
             #[actix_web::test]
             async fn sqlite() {
-                scenario($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await).await
+                scenario($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $tweak).await).await
             }
             #[actix_web::test]
             async fn postgres() {
                 if $crate::helpers::postgres_available() {
-                    scenario($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await).await
+                    scenario($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Postgres, $tweak).await).await
+                }
+            }
+        }
+    };
+}
+
+/// Like `backend_test!` for scenarios that start their own service or process: the scenario
+/// gets the backend.
+#[macro_export]
+macro_rules! per_backend_test {
+    ($name:ident, |$backend:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(unused_imports)]
+            use $crate::helpers::*;
+            async fn scenario($backend: $crate::helpers::Backend) $body
+            #[actix_web::test]
+            async fn sqlite() {
+                scenario($crate::helpers::Backend::Sqlite).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if $crate::helpers::postgres_available() {
+                    scenario($crate::helpers::Backend::Postgres).await
                 }
             }
         }
@@ -139,8 +166,55 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.server.workers = 2;
     s.calendar.data_dir = root.join("config/calendars");
     s.storage.dir = db.dir().join("files");
+    // The watcher scans at start and then hourly: a test that needs a scan runs one itself,
+    // and no background scan lands in the middle of a test that moves the clock.
+    s.jobs.watch_interval_seconds = 3600;
+    // The admin comes from the bootstrap, as on a first `serve`.
+    s.bootstrap.admin_password = Some(SecretString::from(ADMIN_PASSWORD.to_owned()));
     s.validate().expect("valid test settings");
     s
+}
+
+/// Polls `probe` every 50 ms until it answers `Some`; fails naming `what` after `secs`
+/// (a bound for a broken run, not a timing assertion).
+pub async fn poll_until<T, F, Fut>(what: &str, secs: u64, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gave up after {secs} s waiting for {what}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+impl TestApp {
+    /// Waits until `n` outbox rows are `sent`.
+    pub async fn wait_sent(&self, n: u64, secs: u64) {
+        poll_until(&format!("{n} sent notifications"), secs, || async {
+            let r = self
+                .get("/api/v1/notifications?status=sent", Some(&self.admin_token))
+                .await
+                .expect(200);
+            (r.body["total"] == n).then_some(())
+        })
+        .await
+    }
+}
+
+/// Mail to `smtp_url`, polled and retried fast.
+pub fn fast_mail(s: &mut Settings, smtp_url: &str) {
+    s.smtp.url = Some(SecretString::from(smtp_url.to_owned()));
+    s.smtp.retry_base_ms = 200;
+    s.smtp.poll_interval_ms = 50;
+    s.smtp.timeout_seconds = 2;
 }
 
 /// Monday 2025-03-03 09:00 local (02:00 UTC): an ordinary working morning.
@@ -197,14 +271,41 @@ impl Response {
     }
 }
 
+/// One request to `base` (the in-process app, or a `motcua serve` process), JSON body if any.
+pub async fn request_to(
+    client: &awc::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Response {
+    let mut req = client.request(method, format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    }
+    let mut resp = match body {
+        Some(b) => req.send_json(b).await,
+        None => req.send().await,
+    }
+    .expect("request sent");
+    let bytes = resp.body().limit(64 * 1024 * 1024).await.expect("body");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Response {
+        status: resp.status(),
+        headers: resp.headers().clone(),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text,
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub client: awc::Client,
     pub state: AppState,
     pub clock: Clock,
     pub admin_token: String,
-    handle: ServerHandle,
-    workers: Option<tokio::sync::watch::Sender<bool>>,
+    service: motcua::startup::Service,
     pub db: TestDb,
 }
 
@@ -213,73 +314,66 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
+    /// Starts the service as `serve` does (`startup::start`: state, HTTP server, background
+    /// jobs), with this test's database, settings changed by `tweak`, and a manual clock.
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
         let db = TestDb::new(backend);
         let mut settings = test_settings(&db);
         tweak(&mut settings);
         let clock = Clock::manual(default_now());
-        let state = motcua::startup::build_state(settings, clock.clone()).expect("start-up");
-        {
-            let mut conn = state.pool.get().expect("connection");
-            users::create_user(
-                &mut conn,
-                &CreateUserRequest {
-                    username: "admin".into(),
-                    password: ADMIN_PASSWORD.into(),
-                    full_name: "Admin".into(),
-                    email: None,
-                    role: Role::Admin,
-                    unit_code: None,
-                    active: true,
-                },
-                clock.now(),
-            )
-            .expect("admin user");
-        }
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = motcua::http::server(state.clone(), listener).expect("server");
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
+        let service = motcua::startup::start(settings, clock.clone(), listener).expect("start-up");
         let client = awc::Client::builder()
             .timeout(std::time::Duration::from_secs(60))
             .finish();
         let mut app = TestApp {
-            base,
+            base: format!("http://{}", service.addr),
             client,
-            state,
+            state: service.state.clone(),
             clock,
             admin_token: String::new(),
-            handle,
-            workers: None,
+            service,
             db,
         };
         app.admin_token = app.login("admin", ADMIN_PASSWORD).await;
         app
     }
 
+    /// Stops the server and the jobs as SIGTERM does.
     pub async fn stop(self) {
-        self.handle.stop(true).await;
+        self.service.stop().await.expect("clean stop");
     }
 
-    /// Starts the outbox worker and the due-time watcher, as `serve` does.
-    pub fn start_workers(&mut self) {
-        let (stop, _handles) = motcua::startup::spawn_workers(&self.state).expect("workers");
-        self.workers = Some(stop);
+    /// Another instance on this test's database, as a second `serve` would be: same settings
+    /// changed by `tweak`, same clock, its own server and jobs.
+    pub fn another_instance(&self, tweak: impl FnOnce(&mut Settings)) -> motcua::startup::Service {
+        let mut settings = (*self.state.settings).clone();
+        tweak(&mut settings);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        motcua::startup::start(settings, self.clock.clone(), listener).expect("another instance")
     }
 
-    /// An app whose mail goes to `smtp_url`, retrying fast, with its workers running.
+    /// What the background jobs use (tests that drive a job's pass themselves).
+    pub fn job_context(&self) -> motcua::jobs::JobContext {
+        motcua::startup::job_context(&self.state)
+    }
+
+    /// An app whose mail goes to `smtp_url`, retrying fast; its outbox worker runs.
     pub async fn spawn_mail(backend: Backend, smtp_url: &str) -> Self {
+        Self::spawn_mail_with(backend, smtp_url, |_| {}).await
+    }
+
+    pub async fn spawn_mail_with(
+        backend: Backend,
+        smtp_url: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
         let url = smtp_url.to_owned();
-        let mut app = Self::spawn_with(backend, move |s| {
-            s.smtp.url = Some(SecretString::from(url));
-            s.smtp.retry_base_ms = 200;
-            s.smtp.poll_interval_ms = 50;
-            s.smtp.timeout_seconds = 2;
+        Self::spawn_with(backend, move |s| {
+            fast_mail(s, &url);
+            tweak(s);
         })
-        .await;
-        app.start_workers();
-        app
+        .await
     }
 
     pub async fn request(
@@ -289,23 +383,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Response {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.insert_header(("Authorization", format!("Bearer {t}")));
-        }
-        let mut resp = match body {
-            Some(b) => req.send_json(b).await,
-            None => req.send().await,
-        }
-        .expect("request sent");
-        let bytes = resp.body().limit(64 * 1024 * 1024).await.expect("body");
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        Response {
-            status: resp.status(),
-            headers: resp.headers().clone(),
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            text,
-        }
+        request_to(&self.client, &self.base, method, path, token, body).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {

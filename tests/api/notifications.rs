@@ -2,31 +2,12 @@
 
 use std::collections::HashSet;
 
-use motcua::notify::worker::{Mailer, run_once};
 use serde_json::json;
 
 use crate::helpers::*;
 use crate::smtp::{SmtpSink, parse};
 
-macro_rules! mail_test {
-    ($name:ident, |$backend:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            async fn scenario($backend: Backend) $body
-            #[actix_web::test]
-            async fn sqlite() {
-                scenario(Backend::Sqlite).await
-            }
-            #[actix_web::test]
-            async fn postgres() {
-                if postgres_available() {
-                    scenario(Backend::Postgres).await
-                }
-            }
-        }
-    };
-}
+use crate::per_backend_test as mail_test;
 
 mail_test!(
     receipt_email_arrives_in_vietnamese_with_code_key_and_appointment,
@@ -242,29 +223,18 @@ mail_test!(smtp_down_then_up_delivers_once, |backend| {
     assert_eq!(row["status"], "pending");
     assert!(row["last_error"].as_str().is_some());
     let sink = SmtpSink::start_on(port);
-    let mails = sink.wait_for(1, 30).await;
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(800)).await;
-    assert_eq!(sink.messages().len(), 1, "sent more than once");
+    app.wait_sent(1, 30).await;
+    let mails = sink.messages();
+    assert_eq!(mails.len(), 1, "sent more than once");
     assert!(parse(&mails[0]).subject.contains("Đã tiếp nhận"));
-    let n = app
-        .get("/api/v1/notifications?status=sent", Some(&app.admin_token))
-        .await
-        .expect(200);
-    assert_eq!(n.body["total"], 1);
 });
 
 mail_test!(
     restart_with_unsent_rows_sends_each_once_and_two_workers_share_the_work,
     |backend| {
         let sink = SmtpSink::start();
-        // The service runs without a worker (as if stopped before sending): rows pile up.
-        let app = TestApp::spawn_with(backend, |s| {
-            s.smtp.url = Some(secrecy::SecretString::from(format!(
-                "smtp://127.0.0.1:{}",
-                1
-            )));
-        })
-        .await;
+        // An instance that runs no jobs (HTTP only): rows pile up.
+        let app = TestApp::spawn_mail_with(backend, &sink.url(), |s| s.jobs.enabled = false).await;
         let o = app.office().await;
         for _ in 0..24 {
             app.receive(&o.clerk, "P1").await;
@@ -277,35 +247,27 @@ mail_test!(
             .await
             .expect(200);
         assert_eq!(pending.body["total"], 24);
-        // Two new instances on the same database, each with its own worker.
-        let mut settings = (*app.state.settings).clone();
-        settings.smtp.url = Some(secrecy::SecretString::from(sink.url()));
-        let a = motcua::startup::build_state(settings.clone(), app.clock.clone()).unwrap();
-        let b = motcua::startup::build_state(settings.clone(), app.clock.clone()).unwrap();
-        let (ma, mb) = (
-            Mailer::from_settings(&settings).unwrap(),
-            Mailer::from_settings(&settings).unwrap(),
-        );
-        loop {
-            let (x, y) = futures_util::future::join(run_once(&a, &ma), run_once(&b, &mb)).await;
-            if x.unwrap() + y.unwrap() == 0 {
-                break;
-            }
-        }
-        let mails = sink.wait_for(24, 20).await;
+        let ready = app.get("/readyz", None).await.expect(200);
+        assert_eq!(ready.body["mail"], "off", "{}", ready.text);
+        assert_eq!(ready.body["jobs"]["outbox"]["running"], false);
+        assert_eq!(ready.body["jobs"]["outbox"]["pending"], 24);
+        // Two more instances on the same database, each with its own worker.
+        let a = app.another_instance(|s| s.jobs.enabled = true);
+        let b = app.another_instance(|s| s.jobs.enabled = true);
+        // Once every row is recorded as sent, nothing more can be sent.
+        app.wait_sent(24, 30).await;
+        let mails = sink.messages();
         let ids: HashSet<_> = mails.iter().map(|r| parse(r).message_id).collect();
         assert_eq!(mails.len(), 24, "some email was sent twice");
         assert_eq!(ids.len(), 24);
-        let sent = app
-            .get("/api/v1/notifications?status=sent", Some(&app.admin_token))
-            .await
-            .expect(200);
-        assert_eq!(sent.body["total"], 24);
+        a.stop().await.unwrap();
+        b.stop().await.unwrap();
     }
 );
 
 mail_test!(due_soon_and_overdue_notices_are_enqueued_once, |backend| {
-    let app = TestApp::spawn(backend).await;
+    // The scans are driven here, one at a time.
+    let app = TestApp::spawn_with(backend, |s| s.jobs.enabled = false).await;
     let o = app.office().await;
     let code = app.receive_code(&o.clerk, "P1").await;
     app.act(&o.clerk, &code, "transfer", json!({}))
@@ -314,8 +276,7 @@ mail_test!(due_soon_and_overdue_notices_are_enqueued_once, |backend| {
     let scan = |app: &TestApp| {
         let mut conn = app.state.pool.get().unwrap();
         let cal = app.state.calendar.current(&mut conn).unwrap();
-        motcua::notify::watcher::scan(&mut conn, &cal, &app.state.templates, app.clock.now())
-            .unwrap()
+        motcua::jobs::watcher::scan(&mut conn, &cal, &app.state.templates, app.clock.now()).unwrap()
     };
     assert_eq!(scan(&app), 0, "nothing is due yet");
     // Step B1 is due Thu 06/03 09:00 and the dossier Mon 10/03 09:00. Wednesday 10:00: the step is due soon.

@@ -1,6 +1,7 @@
 //! Operations routes: health, readiness, metrics, the OpenAPI document and the docs page.
 
 use crate::backend_test;
+use crate::helpers::request_to;
 
 backend_test!(health_readiness_metrics_and_docs, |app| {
     let h = app.get("/healthz", None).await.expect(200);
@@ -25,4 +26,20 @@ backend_test!(health_readiness_metrics_and_docs, |app| {
     );
     // Served from the binary, not from a CDN.
     assert!(!docs.text.contains("cdn."), "docs page loads from a CDN");
+
+    // `/docs`, as people type it, leads there.
+    let plain = awc::Client::builder().disable_redirects().finish();
+    let r = request_to(
+        &plain,
+        &app.base,
+        actix_web::http::Method::GET,
+        "/docs",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status.as_u16(), 308, "{}", r.text);
+    assert_eq!(r.headers.get("location").unwrap(), "/docs/");
+    let followed = app.get("/docs", None).await.expect(200);
+    assert!(followed.text.contains("swagger-ui"));
 });
