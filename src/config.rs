@@ -61,6 +61,8 @@ pub struct DatabaseSettings {
     pub pool_size: u32,
     pub sqlite_synchronous: String,
     pub sqlite_busy_timeout_ms: u32,
+    /// How long a request waits for a pooled connection before it is answered 503.
+    pub acquire_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +149,8 @@ pub struct JobsSettings {
 pub struct OutboxSettings {
     /// Sent (and failed) messages are deleted this many days later: their bodies hold lookup keys.
     pub retain_days: u32,
+    /// How long a claimed message stays reserved for the worker that claimed it.
+    pub lease_seconds: u64,
 }
 
 impl Settings {
@@ -279,6 +283,24 @@ impl Settings {
             if value == 0 {
                 return Err(invalid(key, "must be at least 1"));
             }
+        }
+        if !(100..=600_000).contains(&self.database.acquire_timeout_ms) {
+            return Err(invalid(
+                "database.acquire_timeout_ms",
+                "must be 100–600000 (milliseconds)",
+            ));
+        }
+        if self.outbox.lease_seconds > 86_400 {
+            return Err(invalid("outbox.lease_seconds", "must be at most 86400 (a day)"));
+        }
+        if self.outbox.lease_seconds <= self.smtp.timeout_seconds {
+            return Err(invalid(
+                "outbox.lease_seconds",
+                format!(
+                    "must be longer than smtp.timeout_seconds ({} s): a claim must outlast one SMTP conversation",
+                    self.smtp.timeout_seconds
+                ),
+            ));
         }
         if self.outbox.retain_days == 0 {
             return Err(invalid(

@@ -42,6 +42,9 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// What a 503 tells the client to wait, in seconds.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
 impl AppError {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
         AppError::Problem(Box::new(Problem {
@@ -82,6 +85,45 @@ impl AppError {
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         AppError::Internal(cause.to_string())
+    }
+
+    /// 503 `database.unavailable` with Retry-After: no pooled connection within
+    /// `database.acquire_timeout_ms`, or the connection was lost. Logged once, here.
+    pub fn database_unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error.cause = %cause, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database.unavailable",
+            "The database cannot be reached just now; try again in a few seconds \
+             (a receipt retried with the same Idempotency-Key is received once).",
+        )
+        .with_retry_after(RETRY_AFTER_SECONDS)
+    }
+
+    /// A failed write to `storage.dir`: disk full is 507 `storage.full`, a read-only file
+    /// system 503 `storage.read_only`; anything else is internal.
+    pub fn storage(e: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        match e.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
+                tracing::warn!(error.cause = %e, "upload refused: storage full");
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage.full",
+                    "There is no room left to store the file; nothing was kept.",
+                )
+            }
+            ErrorKind::ReadOnlyFilesystem => {
+                tracing::warn!(error.cause = %e, "upload refused: storage is read-only");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage.read_only",
+                    "File storage is read-only just now; nothing was kept. Try again later.",
+                )
+                .with_retry_after(RETRY_AFTER_SECONDS)
+            }
+            _ => Self::internal(format!("storage: {e}")),
+        }
     }
 
     pub fn with_field(mut self, field: &str, message: impl Into<String>) -> Self {
@@ -188,6 +230,9 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::not_found("not_found", "No such record."),
+            other if crate::db::is_connection_lost(&other) => {
+                AppError::database_unavailable(format!("database: {other}"))
+            }
             other => AppError::internal(format!("database: {other}")),
         }
     }
@@ -197,6 +242,9 @@ impl From<crate::db::DbError> for AppError {
     fn from(e: crate::db::DbError) -> Self {
         match e {
             crate::db::DbError::Query(q) => q.into(),
+            e @ (crate::db::DbError::Pool(_) | crate::db::DbError::Connection(_)) => {
+                AppError::database_unavailable(format!("database: {e}"))
+            }
             other => AppError::internal(format!("database: {other}")),
         }
     }
@@ -204,7 +252,7 @@ impl From<crate::db::DbError> for AppError {
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::internal(format!("database pool: {e}"))
+        AppError::database_unavailable(format!("database pool: {e}"))
     }
 }
 

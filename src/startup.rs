@@ -38,10 +38,11 @@ pub fn open_pool(settings: &Settings) -> Result<Pool, StartError> {
         synchronous_full: settings.database.sqlite_synchronous == "full",
         busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
     };
-    Ok(db::connect(
+    Ok(db::connect_with(
         settings.database.url.expose_secret(),
         settings.database.pool_size,
         sqlite,
+        Duration::from_millis(settings.database.acquire_timeout_ms),
     )?)
 }
 

@@ -147,8 +147,24 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Opens the pool; creates the SQLite file's folder when it is missing.
+/// How long `connect`'s pool waits for a free connection (`database.acquire_timeout_ms`).
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the pool with the default checkout timeout.
 pub fn connect(url: &str, pool_size: u32, sqlite: SqliteOptions) -> Result<Pool, DbError> {
+    connect_with(url, pool_size, sqlite, DEFAULT_ACQUIRE_TIMEOUT)
+}
+
+/// Opens the pool; creates the SQLite file's folder when it is missing. A checkout waits at
+/// most `acquire_timeout` (then the request gets 503): with the database down, r2d2 keeps
+/// reconnecting in the background, so requests fail within this bound and recover by
+/// themselves.
+pub fn connect_with(
+    url: &str,
+    pool_size: u32,
+    sqlite: SqliteOptions,
+    acquire_timeout: Duration,
+) -> Result<Pool, DbError> {
     let backend = Backend::from_url(url)?;
     let size = match (&backend, pool_size) {
         (_, n) if n > 0 => n,
@@ -169,7 +185,7 @@ pub fn connect(url: &str, pool_size: u32, sqlite: SqliteOptions) -> Result<Pool,
     })?;
     let pool = r2d2::Pool::builder()
         .max_size(size)
-        .connection_timeout(Duration::from_secs(30))
+        .connection_timeout(acquire_timeout)
         .build(manager)?;
     Ok(pool)
 }
@@ -265,6 +281,19 @@ pub fn to_db_time(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
 
 pub fn from_db_time(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     t.and_utc()
+}
+
+/// Whether a diesel error means the database could not be reached (connection closed or
+/// lost mid-statement, a transaction broken by it), not that the statement was wrong.
+/// `UnableToSendCommand` is also what libpq answers for a dead socket.
+pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _)
+        | Error::BrokenTransactionManager => true,
+        Error::RollbackErrorOnCommit { commit_error, .. } => is_connection_lost(commit_error),
+        _ => false,
+    }
 }
 
 /// Whether a diesel error is a unique-constraint violation (same kind on both backends).

@@ -33,7 +33,8 @@ fn date(field: &str, v: &str) -> AppResult<chrono::NaiveDate> {
 #[utoipa::path(post, path = "/api/v1/dossiers/{code}/components/{item_code}/files", tag = "documents",
     params(("code" = String, Path), ("item_code" = String, Path)),
     request_body(content_type = "multipart/form-data", description = "`file` plus optional metadata fields"),
-    responses((status = 201, body = AttachedFile), (status = 413, body = Problem), (status = 415, body = Problem)))]
+    responses((status = 201, body = AttachedFile), (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 503, body = Problem, description = "storage read-only (`storage.read_only`)"), (status = 507, body = Problem, description = "storage full (`storage.full`)")))]
 pub async fn upload(
     state: web::Data<AppState>,
     principal: Caller<Digitisers>,
@@ -68,7 +69,7 @@ pub async fn upload(
                 return Err(AppError::invalid_field("file", "send one file per request"));
             }
             declared = field.content_type().map(|m| m.essence_str().to_owned());
-            let mut incoming = state.store.begin().map_err(AppError::internal)?;
+            let mut incoming = state.store.begin().map_err(AppError::storage)?;
             while let Some(chunk) = field.next().await {
                 let chunk = chunk.map_err(multipart_error)?;
                 if incoming.size() + chunk.len() as u64 > max {
@@ -79,7 +80,7 @@ pub async fn upload(
                         format!("The file is larger than {max} bytes."),
                     ));
                 }
-                incoming.write(&chunk).map_err(AppError::internal)?;
+                incoming.write(&chunk).map_err(AppError::storage)?;
             }
             upload = Some(incoming);
         } else {
@@ -146,7 +147,7 @@ pub async fn upload(
     let store = state.store.clone();
     let stored = web::block(move || store.finish(incoming))
         .await?
-        .map_err(AppError::internal)?;
+        .map_err(AppError::storage)?;
     let attached = with_ctx(&state, principal, move |conn, ctx| {
         files::attach(conn, ctx, &code, &item, &stored, media_type, &meta)
     })

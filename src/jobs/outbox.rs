@@ -16,9 +16,6 @@ use crate::db::{self, from_db_time, to_db_time};
 use crate::error::{AppError, AppResult};
 use crate::notify::mailer::Mailer;
 
-/// How long a claimed row stays reserved for its worker; a worker that dies mid-send leaves
-/// the row to be taken again after this (the stable Message-ID marks the resend).
-const LEASE: TimeDelta = TimeDelta::minutes(2);
 const BATCH: i64 = 20;
 /// Messages in flight at once per worker: one SMTP exchange waits on round trips (and on
 /// the client's Nagle delay against the server's delayed ACK, ~40 ms on Linux).
@@ -57,7 +54,10 @@ impl OutboxWorker {
             return Ok(Batch::default());
         }
         let now = Utc::now();
-        let rows = ctx.blocking(move |conn| claim_batch(conn, now)).await?;
+        let lease = lease(&ctx.settings);
+        let rows = ctx
+            .blocking(move |conn| claim_batch(conn, now, lease))
+            .await?;
         self.hold(
             rows.iter()
                 .filter_map(|r| Some((r.id.clone(), r.locked_until?))),
@@ -96,8 +96,23 @@ impl OutboxWorker {
         if ctx.is_stopping() {
             return Ok(None);
         }
+        // The claim is this worker's until its lease ends (`outbox.lease_seconds`); after that
+        // another instance may take the row. So no conversation runs past the lease, with a
+        // fifth of it left to record the outcome: a row still queued that late is given back.
+        let lease = lease(&ctx.settings);
+        let budget = row
+            .locked_until
+            .map(|until| from_db_time(until) - Utc::now() - lease / 5)
+            .and_then(|left| left.to_std().ok())
+            .filter(|left| !left.is_zero());
+        let Some(budget) = budget else {
+            return Ok(None);
+        };
         let attempts = row.attempts + 1;
-        let result = self.mailer.send(&row).await;
+        let result = match tokio::time::timeout(budget, self.mailer.send(&row)).await {
+            Ok(sent) => sent,
+            Err(_) => Err("gave up before the claim's lease ended (outbox.lease_seconds)".into()),
+        };
         let max = ctx.settings.smtp.max_attempts;
         let base = TimeDelta::milliseconds(i64::from(ctx.settings.smtp.retry_base_ms));
         let id = row.id.clone();
@@ -235,11 +250,22 @@ pub fn backoff(base: TimeDelta, attempts: i32) -> TimeDelta {
     TimeDelta::milliseconds((capped.num_milliseconds() as f64 * jitter) as i64)
 }
 
+/// How long a claimed row stays reserved for its worker (`outbox.lease_seconds`); a worker
+/// that dies mid-send leaves the row to be taken again after this (the stable Message-ID marks
+/// the resend).
+fn lease(settings: &Settings) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(settings.outbox.lease_seconds).unwrap_or(86_400))
+}
+
 /// Claims up to a batch of due rows for this worker.
-fn claim_batch(conn: &mut db::DbConnection, now: DateTime<Utc>) -> AppResult<Vec<OutboxRow>> {
+fn claim_batch(
+    conn: &mut db::DbConnection,
+    now: DateTime<Utc>,
+    lease: TimeDelta,
+) -> AppResult<Vec<OutboxRow>> {
     db::write_tx(conn, |conn| {
         let now_db = to_db_time(now);
-        let lease = to_db_time(now + LEASE);
+        let lease = to_db_time(now + lease);
         let mut claimed = Vec::new();
         for id in outbox::candidates(conn, now_db, BATCH)? {
             if outbox::claim(conn, &id, now_db, lease)? {
