@@ -7,25 +7,6 @@ use sha2::{Digest, Sha256};
 use crate::backend_test;
 use crate::helpers::*;
 
-fn multipart(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
-    let boundary = "----motcua-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, filename, content_type, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let file = filename
-            .map(|f| format!("; filename=\"{f}\""))
-            .unwrap_or_default();
-        body.extend_from_slice(
-            format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n").as_bytes(),
-        );
-        body.extend_from_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn upload(
     app: &TestApp,
     token: &str,

@@ -280,23 +280,71 @@ pub async fn request_to(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> Response {
+    let body = body.map(|b| ("application/json", serde_json::to_vec(b).unwrap()));
+    try_send(client, base, method, path, token, &[], body)
+        .await
+        .expect("request sent")
+}
+
+/// One request that may fail to get an answer (a server killed or unreachable): `Err` with
+/// the client's error then. `body` is a content type and its bytes.
+pub async fn try_send(
+    client: &awc::Client,
+    base: &str,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, String)],
+    body: Option<(&str, Vec<u8>)>,
+) -> Result<Response, String> {
     let mut req = client.request(method, format!("{base}{path}"));
     if let Some(t) = token {
         req = req.insert_header(("Authorization", format!("Bearer {t}")));
     }
+    for (k, v) in headers {
+        req = req.insert_header((*k, v.as_str()));
+    }
     let mut resp = match body {
-        Some(b) => req.send_json(b).await,
+        Some((content_type, bytes)) => {
+            req.insert_header(("Content-Type", content_type))
+                .send_body(bytes)
+                .await
+        }
         None => req.send().await,
     }
-    .expect("request sent");
-    let bytes = resp.body().limit(64 * 1024 * 1024).await.expect("body");
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Response {
+    .map_err(|e| e.to_string())?;
+    let bytes = resp
+        .body()
+        .limit(64 * 1024 * 1024)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Response {
         status: resp.status(),
         headers: resp.headers().clone(),
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        text,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+/// A `multipart/form-data` body of `(name, filename, content type, bytes)` parts; answers the
+/// content type (with its boundary) and the bytes.
+pub fn multipart(parts: &[(&str, Option<&str>, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----motcua-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, filename, content_type, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let file = filename
+            .map(|f| format!("; filename=\"{f}\""))
+            .unwrap_or_default();
+        body.extend_from_slice(
+            format!("Content-Disposition: form-data; name=\"{name}\"{file}\r\n").as_bytes(),
+        );
+        body.extend_from_slice(format!("Content-Type: {content_type}\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
     }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 pub struct TestApp {

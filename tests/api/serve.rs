@@ -3,182 +3,18 @@
 //! in the middle of sending loses nothing and sends nothing twice.
 
 use std::collections::HashSet;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
-use serde_json::{Value, json};
+use diesel::QueryableByName;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+use serde_json::Value;
 
-use crate::cli::motcua;
 use crate::helpers::*;
+use crate::served::Served;
 use crate::smtp::{SmtpSink, parse};
+use crate::sql::Sql;
 
 use crate::per_backend_test as serve_test;
-
-/// A `motcua serve` process on a free port of 127.0.0.1; its log goes to a file in the test's
-/// folder and is shown when it fails.
-struct Served {
-    child: Child,
-    base: String,
-    client: awc::Client,
-    log: std::path::PathBuf,
-}
-
-impl Served {
-    fn start(db: &TestDb, env: &[(&str, String)]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = db.dir().join(format!("serve-{port}.log"));
-        let mut cmd = motcua(db);
-        cmd.env("MOTCUA__SERVER__PORT", port.to_string())
-            .env("MOTCUA__BOOTSTRAP__ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "info")
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        Served {
-            child: cmd.spawn().unwrap(),
-            base: format!("http://127.0.0.1:{port}"),
-            client: awc::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .finish(),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> Response {
-        request_to(&self.client, &self.base, method, path, token, body).await
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Value {
-        self.request(Method::GET, path, Some(token), None)
-            .await
-            .expect(200)
-            .body
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Value {
-        let r = self
-            .request(Method::POST, path, Some(token), Some(&body))
-            .await;
-        assert!(
-            r.status.is_success(),
-            "POST {path}: {} {}",
-            r.status,
-            r.text
-        );
-        r.body
-    }
-
-    /// Waits for `/readyz` to answer 200; answers its body.
-    async fn ready(&mut self) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(mut r) = self
-                .client
-                .get(format!("{}/readyz", self.base))
-                .send()
-                .await
-                && r.status() == 200
-            {
-                return r.json().await.unwrap();
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("serve exited with {status}: {}", self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not start: {}",
-                self.log()
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn admin_token(&self) -> String {
-        let r = self
-            .request(
-                Method::POST,
-                "/api/v1/auth/login",
-                None,
-                Some(&json!({"username": "admin", "password": ADMIN_PASSWORD})),
-            )
-            .await
-            .expect(200);
-        r.body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// SIGTERM, then waits for a clean exit; answers the log.
-    async fn terminate(mut self) -> String {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not stop: {}",
-                self.log()
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        };
-        let log = self.log();
-        assert!(status.success(), "serve exited with {status}: {log}");
-        log
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A unit with an address and procedure P1 (`helpers::test_procedure`).
-async fn office(s: &Served, token: &str) {
-    s.post(
-        "/api/v1/units",
-        token,
-        json!({"code": "U1", "name": "Phòng U1", "email": "u1@example.test"}),
-    )
-    .await;
-    s.post(
-        "/api/v1/procedures",
-        token,
-        test_procedure("P1", "pause", 1),
-    )
-    .await;
-}
-
-/// Outbox rows as the API lists them.
-async fn notifications(s: &Served, token: &str) -> Vec<Value> {
-    s.get("/api/v1/notifications?per_page=200", token).await["items"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 async fn rows_until(
     s: &Served,
@@ -187,10 +23,20 @@ async fn rows_until(
     done: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
     poll_until(what, 60, || async {
-        let rows = notifications(s, token).await;
+        let rows = s.notifications(token).await;
         done(&rows).then_some(rows)
     })
     .await
+}
+
+#[derive(QueryableByName, Debug)]
+struct Claim {
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    locked_until: Option<chrono::NaiveDateTime>,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
 }
 
 serve_test!(
@@ -213,7 +59,7 @@ serve_test!(
             assert_eq!(ready["jobs"][job]["running"], true, "{job}: {ready}");
         }
         let token = s.admin_token().await;
-        office(&s, &token).await;
+        s.office(&token).await;
         let d = s
             .post("/api/v1/dossiers", &token, dossier_body("P1", "direct"))
             .await;
@@ -286,7 +132,7 @@ serve_test!(
         let mut first = Served::start(&db, &env);
         first.ready().await;
         let token = first.admin_token().await;
-        office(&first, &token).await;
+        first.office(&token).await;
         for _ in 0..3 {
             first
                 .post("/api/v1/dossiers", &token, dossier_body("P1", "direct"))
@@ -301,16 +147,13 @@ serve_test!(
         assert!(log.contains("given back"), "{log}");
 
         // Nothing claimed is lost: the rows are pending again, not waiting out a lease.
-        let pool = motcua::db::connect(&db.url, 1, Default::default()).unwrap();
-        {
-            let mut conn = pool.get().unwrap();
-            let (rows, total) = motcua::db::outbox::list(&mut conn, None, None, 0, 10).unwrap();
-            assert_eq!(total, 3);
-            for r in &rows {
-                assert_eq!(r.status, "pending", "{r:?}");
-                assert_eq!(r.locked_until, None, "{r:?}");
-                assert_eq!(r.attempts, 0, "{r:?}");
-            }
+        let rows: Vec<Claim> =
+            Sql::open(&db).rows("SELECT status, locked_until, attempts FROM outbox");
+        assert_eq!(rows.len(), 3);
+        for r in &rows {
+            assert_eq!(r.status, "pending", "{r:?}");
+            assert_eq!(r.locked_until, None, "{r:?}");
+            assert_eq!(r.attempts, 0, "{r:?}");
         }
 
         // Started again while the SMTP server is still down (now refusing connections).

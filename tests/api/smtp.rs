@@ -1,16 +1,48 @@
 //! A small SMTP server on loopback for the email tests: it speaks enough of RFC 5321 for
-//! lettre (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and keeps every message it receives.
+//! lettre (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) and keeps every message it accepts.
+//! For outages it can refuse (421 at the greeting), stall (take a message's data and never
+//! acknowledge it, so the message is not accepted), or go away (dropped: the port refuses).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// How the sink answers new conversations (and, for `Stall`, messages in open ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Accept = 0,
+    /// `421` at the greeting, then hang up: the server is there and refuses mail.
+    Refuse = 1,
+    /// The message's data is read, then no answer ever comes: the sender is stuck holding it.
+    Stall = 2,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Accepted messages (answered `250` after the data).
+    messages: Mutex<Vec<String>>,
+    /// Messages whose data arrived while stalling; never acknowledged, so never accepted.
+    held: Mutex<Vec<String>>,
+    mode: AtomicU8,
+    stop: AtomicBool,
+}
+
+impl Shared {
+    fn mode(&self) -> Mode {
+        match self.mode.load(Ordering::SeqCst) {
+            1 => Mode::Refuse,
+            2 => Mode::Stall,
+            _ => Mode::Accept,
+        }
+    }
+}
+
 pub struct SmtpSink {
     pub port: u16,
-    messages: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+    listener: Option<std::thread::JoinHandle<()>>,
 }
 
 impl SmtpSink {
@@ -18,21 +50,26 @@ impl SmtpSink {
         Self::start_on(0)
     }
 
-    /// Listens on `port` (0: any free port).
+    /// Listens on `port` (0: any free port), accepting mail.
     pub fn start_on(port: u16) -> Self {
+        Self::start_in(port, Mode::Accept)
+    }
+
+    /// Listens on `port` (0: any free port) in `mode`.
+    pub fn start_in(port: u16, mode: Mode) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind smtp sink");
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (m, s) = (messages.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
+        let shared = Arc::new(Shared::default());
+        shared.mode.store(mode as u8, Ordering::SeqCst);
+        let sh = shared.clone();
+        let thread = std::thread::spawn(move || {
+            while !sh.stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let m = m.clone();
+                        let sh = sh.clone();
                         std::thread::spawn(move || {
-                            let _ = serve(stream, &m);
+                            let _ = serve(stream, &sh);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -41,8 +78,8 @@ impl SmtpSink {
         });
         SmtpSink {
             port,
-            messages,
-            stop,
+            shared,
+            listener: Some(thread),
         }
     }
 
@@ -50,8 +87,18 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    pub fn set_mode(&self, mode: Mode) {
+        self.shared.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// Accepted messages, raw.
     pub fn messages(&self) -> Vec<String> {
-        self.messages.lock().unwrap().clone()
+        self.shared.messages.lock().unwrap().clone()
+    }
+
+    /// Messages received but never acknowledged (while stalling), raw.
+    pub fn held(&self) -> Vec<String> {
+        self.shared.held.lock().unwrap().clone()
     }
 
     /// Waits until at least `n` messages arrived (or panics after `secs`).
@@ -72,22 +119,32 @@ impl SmtpSink {
     }
 }
 
+/// Dropped, the sink is gone: its port refuses connections and open conversations end
+/// without an answer.
 impl Drop for SmtpSink {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.listener.take() {
+            let _ = t.join();
+        }
     }
 }
 
-fn serve(stream: TcpStream, messages: &Mutex<Vec<String>>) -> std::io::Result<()> {
+fn serve(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // Short reads so that a stopped sink drops its open conversations promptly.
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut out = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
+    if shared.mode() == Mode::Refuse {
+        out.write_all(b"421 4.3.2 sink refusing mail (test)\r\n")?;
+        return Ok(());
+    }
     out.write_all(b"220 sink ESMTP\r\n")?;
     let mut line = String::new();
     loop {
         line.clear();
-        if reader.read_line(&mut line)? == 0 {
+        if read_line(&mut reader, &mut line, shared)? == 0 {
             return Ok(());
         }
         let cmd = line.trim_end().to_ascii_uppercase();
@@ -105,7 +162,7 @@ fn serve(stream: TcpStream, messages: &Mutex<Vec<String>>) -> std::io::Result<()
             let mut data = String::new();
             loop {
                 line.clear();
-                if reader.read_line(&mut line)? == 0 {
+                if read_line(&mut reader, &mut line, shared)? == 0 {
                     return Ok(());
                 }
                 if line == ".\r\n" || line == ".\n" {
@@ -117,13 +174,43 @@ fn serve(stream: TcpStream, messages: &Mutex<Vec<String>>) -> std::io::Result<()
                         .unwrap_or(&line),
                 );
             }
-            messages.lock().unwrap().push(data);
+            if shared.mode() == Mode::Stall {
+                // Never acknowledged: wait for the sender to give up or die.
+                shared.held.lock().unwrap().push(data);
+                let mut rest = String::new();
+                while read_line(&mut reader, &mut rest, shared)? > 0 {
+                    rest.clear();
+                }
+                return Ok(());
+            }
+            shared.messages.lock().unwrap().push(data);
             out.write_all(b"250 queued\r\n")?;
         } else if cmd.starts_with("QUIT") {
             out.write_all(b"221 bye\r\n")?;
             return Ok(());
         } else {
             out.write_all(b"502 not implemented\r\n")?;
+        }
+    }
+}
+
+/// One line; read timeouts are waited through until the sink stops (then: end of input).
+fn read_line(
+    reader: &mut BufReader<TcpStream>,
+    line: &mut String,
+    shared: &Shared,
+) -> std::io::Result<usize> {
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
+        match reader.read_line(line) {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            other => return other,
         }
     }
 }
