@@ -29,6 +29,8 @@ use crate::sql::{Sql, lit};
 #[derive(QueryableByName, Debug, Clone)]
 struct OutboxRow {
     #[diesel(sql_type = Text)]
+    event: String,
+    #[diesel(sql_type = Text)]
     message_id: String,
     #[diesel(sql_type = Text)]
     status: String,
@@ -40,7 +42,7 @@ struct OutboxRow {
     sent_at: Option<NaiveDateTime>,
 }
 
-const OUTBOX: &str = "SELECT message_id, status, attempts, locked_until, sent_at FROM outbox";
+const OUTBOX: &str = "SELECT event, message_id, status, attempts, locked_until, sent_at FROM outbox";
 
 fn outbox(sql: &mut Sql) -> Vec<OutboxRow> {
     sql.rows(OUTBOX)
@@ -505,8 +507,10 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
     let held_by_a: RefCell<Vec<OutboxRow>> = RefCell::default();
     let killed_at = Cell::new(None);
     let controller = async {
-        poll_until("40 receipts", 120, || async {
-            (receipts.borrow().by_key.len() >= 40).then_some(())
+        // Both instances serve and run their jobs (the watcher every second) for a while.
+        poll_until("100 receipts and 3 s of load on both", 120, || async {
+            (receipts.borrow().by_key.len() >= 100 && started.elapsed() >= Duration::from_secs(3))
+                .then_some(())
         })
         .await;
         // A's relay stalls: A is left holding messages, and is killed while it does.
@@ -589,6 +593,12 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
     let all: Vec<String> = from_a.iter().chain(&from_b).cloned().collect();
     let delivered = check_delivered_once(&all, &rows);
     assert_eq!(delivered, rows.len());
+    let overdue_by = |ids: &[String]| {
+        rows.iter()
+            .filter(|r| r.event == "dossier_overdue" && ids.contains(&r.message_id))
+            .count()
+    };
+    let (overdue_a, overdue_b) = (overdue_by(&from_a), overdue_by(&from_b));
     // A's claims were finished by B, after their lease.
     let killed_at = killed_at.get().unwrap();
     let mut waited = 0;
@@ -606,7 +616,8 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
          retried on B with their Idempotency-Key after A died), {} dossiers, codes distinct \
          and gapless; transfer sent to both at once: {} applied, {} refused 409, {} \
          unanswered (A killed), 0 applied twice; {} overdue notices for {} back-dated dossiers, \
-         each once; {} emails delivered once each ({} by A, {} by B); A killed holding {} \
+         each once ({} emailed by A, {} by B); {} emails delivered once each ({} by A, {} by \
+         B); A killed holding {} \
          claims, sent by B {:.1} s after the kill (lease 8 s)",
         receipts.by_key.len(),
         ms(load_time),
@@ -619,6 +630,8 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
         transfers.unanswered,
         overdue_emails,
         backdated,
+        overdue_a,
+        overdue_b,
         delivered,
         from_a.len(),
         from_b.len(),
