@@ -291,7 +291,10 @@ impl Settings {
             ));
         }
         if self.outbox.lease_seconds > 86_400 {
-            return Err(invalid("outbox.lease_seconds", "must be at most 86400 (a day)"));
+            return Err(invalid(
+                "outbox.lease_seconds",
+                "must be at most 86400 (a day)",
+            ));
         }
         if self.outbox.lease_seconds <= self.smtp.timeout_seconds {
             return Err(invalid(

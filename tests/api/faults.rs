@@ -42,7 +42,8 @@ struct OutboxRow {
     sent_at: Option<NaiveDateTime>,
 }
 
-const OUTBOX: &str = "SELECT event, message_id, status, attempts, locked_until, sent_at FROM outbox";
+const OUTBOX: &str =
+    "SELECT event, message_id, status, attempts, locked_until, sent_at FROM outbox";
 
 fn outbox(sql: &mut Sql) -> Vec<OutboxRow> {
     sql.rows(OUTBOX)
@@ -80,7 +81,10 @@ fn check_sequences(sql: &mut Sql) -> BTreeMap<String, u32> {
     for (day, seqs) in &mut by_day {
         seqs.sort_unstable();
         let expected: Vec<u32> = (1..=seqs.len() as u32).collect();
-        assert_eq!(*seqs, expected, "the sequence of {day} has a gap or a repeat");
+        assert_eq!(
+            *seqs, expected,
+            "the sequence of {day} has a gap or a repeat"
+        );
         counts.insert(day.clone(), seqs.len() as u32);
     }
     let rows: Vec<SequenceRow> =
@@ -101,18 +105,20 @@ fn check_sequences(sql: &mut Sql) -> BTreeMap<String, u32> {
 /// Every dossier has exactly one row of history for `action` and one outbox row for `event`.
 #[track_caller]
 fn check_each_dossier_has(sql: &mut Sql, action: &str, event: &str) {
-    let without_history = sql.count(&format!(
-        "SELECT COUNT(*) AS n FROM dossiers d WHERE (SELECT COUNT(*) FROM dossier_events e \
-         WHERE e.dossier_id = d.id AND e.action = {}) <> 1",
-        lit(action)
-    ));
-    assert_eq!(without_history, 0, "dossiers without exactly one {action} row");
-    let without_email = sql.count(&format!(
-        "SELECT COUNT(*) AS n FROM dossiers d WHERE (SELECT COUNT(*) FROM outbox o \
-         WHERE o.dossier_id = d.id AND o.event = {}) <> 1",
-        lit(event)
-    ));
-    assert_eq!(without_email, 0, "dossiers without exactly one {event} email");
+    for (table, column, value) in [
+        ("dossier_events", "action", action),
+        ("outbox", "event", event),
+    ] {
+        let without = sql.count(&format!(
+            "SELECT COUNT(*) AS n FROM dossiers d WHERE (SELECT COUNT(*) FROM {table} x \
+             WHERE x.dossier_id = d.id AND x.{column} = {}) <> 1",
+            lit(value)
+        ));
+        assert_eq!(
+            without, 0,
+            "dossiers without exactly one {table} row with {column} = {value}"
+        );
+    }
 }
 
 /// The Message-IDs of raw messages, as the outbox stores them (`<…>`).
@@ -152,111 +158,122 @@ fn ms(d: Duration) -> String {
 // ---------------------------------------------------------------------------------------
 // 1. kill -9 during receipts.
 
-per_backend_test!(kill_9_during_receipts_loses_no_acknowledged_receipt, |backend| {
-    const CLIENTS: usize = 16;
-    const KILL_AFTER: usize = 500;
-    let db = TestDb::new(backend);
-    // Shipped defaults: on SQLite that is synchronous=FULL.
-    let mut s = Served::start(&db, &[]);
-    s.ready().await;
-    let admin = s.admin_token().await;
-    s.office(&admin).await;
-    let clerk = s.user(&admin, "clerk1", "clerk").await;
+per_backend_test!(
+    kill_9_during_receipts_loses_no_acknowledged_receipt,
+    |backend| {
+        const CLIENTS: usize = 16;
+        const KILL_AFTER: usize = 500;
+        let db = TestDb::new(backend);
+        // Shipped defaults: on SQLite that is synchronous=FULL.
+        let mut s = Served::start(&db, &[]);
+        s.ready().await;
+        let admin = s.admin_token().await;
+        s.office(&admin).await;
+        let clerk = s.user(&admin, "clerk1", "clerk").await;
 
-    let body = dossier_body("P1", "direct");
-    let sent = Cell::new(0usize);
-    let acked: RefCell<Vec<(String, String)>> = RefCell::default();
-    let unanswered = Cell::new(0usize);
-    let other: RefCell<Vec<String>> = RefCell::default();
-    let started = Instant::now();
-    // Each client sends receipts one after another until one gets no answer.
-    let client = |_| async {
-        loop {
-            sent.set(sent.get() + 1);
-            match s.try_post("/api/v1/dossiers", &clerk, &[], &body).await {
-                Ok(r) if r.status == 201 => acked.borrow_mut().push((
-                    r.body["code"].as_str().unwrap().to_owned(),
-                    r.body["lookup_key"].as_str().unwrap().to_owned(),
-                )),
-                Ok(r) => other.borrow_mut().push(format!("{} {}", r.status, r.text)),
-                Err(_) => {
-                    unanswered.set(unanswered.get() + 1);
-                    return;
+        let body = dossier_body("P1", "direct");
+        let sent = Cell::new(0usize);
+        let acked: RefCell<Vec<(String, String)>> = RefCell::default();
+        let unanswered = Cell::new(0usize);
+        let other: RefCell<Vec<String>> = RefCell::default();
+        let started = Instant::now();
+        // Each client sends receipts one after another until one gets no answer.
+        let client = |_| async {
+            loop {
+                sent.set(sent.get() + 1);
+                match s.try_post("/api/v1/dossiers", &clerk, &[], &body).await {
+                    Ok(r) if r.status == 201 => acked.borrow_mut().push((
+                        r.body["code"].as_str().unwrap().to_owned(),
+                        r.body["lookup_key"].as_str().unwrap().to_owned(),
+                    )),
+                    Ok(r) => other.borrow_mut().push(format!("{} {}", r.status, r.text)),
+                    Err(_) => {
+                        unanswered.set(unanswered.get() + 1);
+                        return;
+                    }
                 }
             }
+        };
+        let killer = async {
+            poll_until("receipts to be acknowledged", 120, || async {
+                (acked.borrow().len() >= KILL_AFTER).then_some(())
+            })
+            .await;
+            s.sigkill();
+        };
+        join(killer, join_all((0..CLIENTS).map(client))).await;
+        let status = s.reap().await;
+        let load_time = started.elapsed();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(9), "{status}");
+        assert!(
+            other.borrow().is_empty(),
+            "answers other than 201: {:?}",
+            other.borrow()
+        );
+        drop(s);
+
+        // Restarted on the same database.
+        let mut s = Served::start(&db, &[]);
+        s.ready().await;
+        let mut sql = Sql::open(&db);
+        assert_eq!(sql.integrity(), "ok");
+        let acked = acked.into_inner();
+        let acked_codes: HashSet<&String> = acked.iter().map(|(c, _)| c).collect();
+        assert_eq!(
+            acked_codes.len(),
+            acked.len(),
+            "one code acknowledged twice"
+        );
+        let committed: HashSet<String> = sql
+            .texts("SELECT code AS s FROM dossiers")
+            .into_iter()
+            .collect();
+        let lost: Vec<_> = acked_codes
+            .iter()
+            .filter(|c| !committed.contains(**c))
+            .collect();
+        assert!(lost.is_empty(), "acknowledged receipts lost: {lost:?}");
+        // Committed but never acknowledged: only requests in flight at the kill.
+        let extra = committed.len() - acked.len();
+        assert!(
+            extra <= unanswered.get(),
+            "{extra} unacknowledged dossiers, {} unanswered requests",
+            unanswered.get()
+        );
+        check_each_dossier_has(&mut sql, "receive", "received");
+        let days = check_sequences(&mut sql);
+
+        // As the counter sees them after the restart: each acknowledged dossier is there.
+        for (code, _) in &acked {
+            let d = s.get(&format!("/api/v1/dossiers/{code}"), &admin).await;
+            assert_eq!(d["state"], "received", "{d}");
         }
-    };
-    let killer = async {
-        poll_until("receipts to be acknowledged", 120, || async {
-            (acked.borrow().len() >= KILL_AFTER).then_some(())
-        })
-        .await;
-        s.sigkill();
-    };
-    join(killer, join_all((0..CLIENTS).map(client))).await;
-    let status = s.reap().await;
-    let load_time = started.elapsed();
-    use std::os::unix::process::ExitStatusExt;
-    assert_eq!(status.signal(), Some(9), "{status}");
-    assert!(other.borrow().is_empty(), "answers other than 201: {:?}", other.borrow());
-    drop(s);
-
-    // Restarted on the same database.
-    let mut s = Served::start(&db, &[]);
-    s.ready().await;
-    let mut sql = Sql::open(&db);
-    assert_eq!(sql.integrity(), "ok");
-    let acked = acked.into_inner();
-    let acked_codes: HashSet<&String> = acked.iter().map(|(c, _)| c).collect();
-    assert_eq!(acked_codes.len(), acked.len(), "one code acknowledged twice");
-    let committed: HashSet<String> = sql
-        .texts("SELECT code AS s FROM dossiers")
-        .into_iter()
-        .collect();
-    let lost: Vec<_> = acked_codes
-        .iter()
-        .filter(|c| !committed.contains(**c))
-        .collect();
-    assert!(lost.is_empty(), "acknowledged receipts lost: {lost:?}");
-    // Committed but never acknowledged: only requests in flight at the kill.
-    let extra = committed.len() - acked.len();
-    assert!(
-        extra <= unanswered.get(),
-        "{extra} unacknowledged dossiers, {} unanswered requests",
-        unanswered.get()
-    );
-    check_each_dossier_has(&mut sql, "receive", "received");
-    let days = check_sequences(&mut sql);
-
-    // As the counter sees them after the restart: each acknowledged dossier is there.
-    for (code, _) in &acked {
-        let d = s.get(&format!("/api/v1/dossiers/{code}"), &admin).await;
-        assert_eq!(d["state"], "received", "{d}");
-    }
-    // The sequence goes on after the last committed number, with nothing reused.
-    let next = s
-        .post("/api/v1/dossiers", &clerk, dossier_body("P1", "direct"))
-        .await;
-    let (day, n) = split_code(next["code"].as_str().unwrap());
-    assert_eq!(n, days.get(&day).copied().unwrap_or(0) + 1, "{next}");
-    check_sequences(&mut sql);
-    eprintln!(
-        "faults: kill -9 during receipts [{backend:?}]: {CLIENTS} clients sent {} receipts in {}; \
+        // The sequence goes on after the last committed number, with nothing reused.
+        let next = s
+            .post("/api/v1/dossiers", &clerk, dossier_body("P1", "direct"))
+            .await;
+        let (day, n) = split_code(next["code"].as_str().unwrap());
+        assert_eq!(n, days.get(&day).copied().unwrap_or(0) + 1, "{next}");
+        check_sequences(&mut sql);
+        eprintln!(
+            "faults: kill -9 during receipts [{backend:?}]: {CLIENTS} clients sent {} receipts in {}; \
          SIGKILL after {} acknowledged (201); {} requests unanswered; after restart {} \
          dossiers found ({} acknowledged, {} committed unanswered), 0 lost, codes distinct, \
          sequence 1..{} without a gap, each with its history and outbox row; next code {}",
-        sent.get(),
-        ms(load_time),
-        acked.len(),
-        unanswered.get(),
-        committed.len(),
-        acked.len(),
-        extra,
-        committed.len(),
-        next["code"].as_str().unwrap()
-    );
-    s.terminate().await;
-});
+            sent.get(),
+            ms(load_time),
+            acked.len(),
+            unanswered.get(),
+            committed.len(),
+            acked.len(),
+            extra,
+            committed.len(),
+            next["code"].as_str().unwrap()
+        );
+        s.terminate().await;
+    }
+);
 
 // ---------------------------------------------------------------------------------------
 // 2. Mail outage: refused, gone, stalled with the service killed mid-conversation, back.
@@ -295,7 +312,10 @@ per_backend_test!(mail_outage_and_a_kill_send_each_email_once, |backend| {
             .await;
     }
     rows_until("an attempt refused on each email", |rows| {
-        rows.len() == 3 && rows.iter().all(|r| r.attempts >= 1 && r.status == "pending")
+        rows.len() == 3
+            && rows
+                .iter()
+                .all(|r| r.attempts >= 1 && r.status == "pending")
     })
     .await;
     assert!(sink.messages().is_empty());
@@ -436,7 +456,7 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
                 i += 1;
                 // One in four is a paper dossier entered late by the admin: long overdue, so
                 // both instances' watchers race to raise its notice.
-                let backdated = (t + i) % 4 == 0;
+                let backdated = (t + i).is_multiple_of(4);
                 let mut body = dossier_body("P1", "direct");
                 let token = if backdated {
                     body["received_at"] = json!(month_ago);
@@ -446,7 +466,7 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
                 };
                 let key = uuid::Uuid::new_v4().to_string();
                 let h = [("Idempotency-Key", key.clone())];
-                let on_a = !a_dead.get() && (t + i) % 2 == 0;
+                let on_a = !a_dead.get() && (t + i).is_multiple_of(2);
                 let first = if on_a { a } else { b };
                 let r = match first.try_post("/api/v1/dossiers", token, &h, &body).await {
                     Ok(r) => r,
@@ -533,7 +553,9 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
             .collect();
         *held_by_a.borrow_mut() = rows
             .into_iter()
-            .filter(|r| r.status == "sending" && r.locked_until.is_some_and(|l| leases.contains(&l)))
+            .filter(|r| {
+                r.status == "sending" && r.locked_until.is_some_and(|l| leases.contains(&l))
+            })
             .collect();
         let at_kill = receipts.borrow().by_key.len();
         poll_until("30 receipts more on B alone", 120, || async {
@@ -553,11 +575,15 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
 
     // B finishes everything: the watcher's notices, every email, A's claims after the lease.
     let backdated = receipts.backdated.len() as i64;
-    poll_until("an overdue notice for every back-dated dossier", 60, || async {
-        (count("SELECT COUNT(*) AS n FROM dossier_notices WHERE kind = 'dossier_overdue'")
-            == backdated)
-            .then_some(())
-    })
+    poll_until(
+        "an overdue notice for every back-dated dossier",
+        60,
+        || async {
+            (count("SELECT COUNT(*) AS n FROM dossier_notices WHERE kind = 'dossier_overdue'")
+                == backdated)
+                .then_some(())
+        },
+    )
     .await;
     poll_until("every email sent", 120, || async {
         (count("SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'") == 0).then_some(())
@@ -568,18 +594,33 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
     // No duplicate codes; every receipt once, whichever instance answered or was retried.
     check_sequences(&mut sql);
     let codes: HashSet<&String> = receipts.by_key.values().collect();
-    assert_eq!(codes.len(), receipts.by_key.len(), "two receipts got one code");
+    assert_eq!(
+        codes.len(),
+        receipts.by_key.len(),
+        "two receipts got one code"
+    );
     let dossiers = sql.count("SELECT COUNT(*) AS n FROM dossiers");
-    assert_eq!(dossiers, receipts.by_key.len() as i64, "a receipt applied twice or lost");
+    assert_eq!(
+        dossiers,
+        receipts.by_key.len() as i64,
+        "a receipt applied twice or lost"
+    );
     // Every action applied once.
-    assert!(transfers.twice.is_empty(), "transferred twice: {:?}", transfers.twice);
+    assert!(
+        transfers.twice.is_empty(),
+        "transferred twice: {:?}",
+        transfers.twice
+    );
     check_each_dossier_has(&mut sql, "receive", "received");
     check_each_dossier_has(&mut sql, "transfer", "step_assigned");
     let overdue_emails = sql.count(
         "SELECT COUNT(*) AS n FROM (SELECT dossier_id FROM outbox WHERE event = 'dossier_overdue' \
          GROUP BY dossier_id HAVING COUNT(*) = 1) t",
     );
-    assert_eq!(overdue_emails, backdated, "an overdue notice missing or raised twice");
+    assert_eq!(
+        overdue_emails, backdated,
+        "an overdue notice missing or raised twice"
+    );
     let notices_twice = sql.count(
         "SELECT COUNT(*) AS n FROM (SELECT dossier_id, kind, step_started_at FROM dossier_notices \
          GROUP BY dossier_id, kind, step_started_at HAVING COUNT(*) > 1) t",
@@ -664,7 +705,10 @@ async fn database_gone_answers_503_fast_and_recovers_by_itself() {
     // The service reaches PostgreSQL through a proxy this test cuts (the machine's server is
     // shared: it is never stopped). Shipped defaults otherwise: acquire_timeout_ms = 5000.
     let proxy = TcpProxy::start(postgres_addr(&db.url));
-    let mut s = Served::start(&db, &[("MOTCUA__DATABASE__URL", through(&db.url, proxy.port))]);
+    let mut s = Served::start(
+        &db,
+        &[("MOTCUA__DATABASE__URL", through(&db.url, proxy.port))],
+    );
     s.ready().await;
     let admin = s.admin_token().await;
     s.office(&admin).await;
@@ -694,7 +738,12 @@ async fn database_gone_answers_503_fast_and_recovers_by_itself() {
             let h = [("Idempotency-Key", key.clone())];
             let start = Instant::now();
             let r = s
-                .try_post("/api/v1/dossiers", &clerk, &h, &dossier_body("P1", "direct"))
+                .try_post(
+                    "/api/v1/dossiers",
+                    &clerk,
+                    &h,
+                    &dossier_body("P1", "direct"),
+                )
                 .await;
             record(start, Some(key), r);
             actix_web::rt::time::sleep(Duration::from_millis(20)).await;
@@ -730,7 +779,13 @@ async fn database_gone_answers_503_fast_and_recovers_by_itself() {
     let mut timeline = BTreeMap::new();
     let controller = async {
         poll_until("20 receipts", 60, || async {
-            (answers.borrow().iter().filter(|a| a.status == Some(201)).count() >= 20).then_some(())
+            (answers
+                .borrow()
+                .iter()
+                .filter(|a| a.status == Some(201))
+                .count()
+                >= 20)
+                .then_some(())
         })
         .await;
         let cut = Instant::now();
@@ -772,7 +827,10 @@ async fn database_gone_answers_503_fast_and_recovers_by_itself() {
     assert!(s.alive(), "the service died: {}", s.log());
 
     let answers = answers.into_inner();
-    let failed: Vec<&Answer> = answers.iter().filter(|a| a.status != Some(201) && a.status != Some(200)).collect();
+    let failed: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| a.status != Some(201) && a.status != Some(200))
+        .collect();
     assert!(!failed.is_empty(), "the outage was not seen");
     for a in &failed {
         assert_eq!(a.status, Some(503), "not a 503 (None: no answer)");
@@ -782,7 +840,11 @@ async fn database_gone_answers_503_fast_and_recovers_by_itself() {
     // Fail fast: a failed request waits at most the pool's checkout timeout (5 s). The bound
     // is twice that, for a loaded machine; before, the same request hung 30 s, then a 500.
     let slowest = failed.iter().map(|a| a.elapsed).max().unwrap();
-    assert!(slowest < Duration::from_secs(10), "a failure took {}", ms(slowest));
+    assert!(
+        slowest < Duration::from_secs(10),
+        "a failure took {}",
+        ms(slowest)
+    );
     let first_503 = failed
         .iter()
         .map(|a| (a.start + a.elapsed).saturating_duration_since(cut))
@@ -879,7 +941,11 @@ impl Tmpfs {
             .arg(&self.dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -906,8 +972,7 @@ fn pdf(len: usize, tag: u8) -> Vec<u8> {
 }
 
 async fn upload(s: &Served, token: &str, code: &str, bytes: &[u8]) -> Response {
-    let (content_type, body) =
-        multipart(&[("file", Some("scan.pdf"), "application/pdf", bytes)]);
+    let (content_type, body) = multipart(&[("file", Some("scan.pdf"), "application/pdf", bytes)]);
     try_send(
         &s.client,
         &s.base,
@@ -965,7 +1030,9 @@ impl Before {
         );
         let d = s.get(&format!("/api/v1/dossiers/{code}"), clerk).await;
         assert_eq!(d["version"], self.version, "the dossier changed: {d}");
-        let listed = s.get(&format!("/api/v1/dossiers/{code}/files"), clerk).await;
+        let listed = s
+            .get(&format!("/api/v1/dossiers/{code}/files"), clerk)
+            .await;
         assert_eq!(listed["files"].as_array().unwrap().len(), 1, "{listed}");
         let got = try_send(
             &s.client,
@@ -979,69 +1046,75 @@ impl Before {
         .await
         .unwrap()
         .expect(200);
-        assert!(got.text.as_bytes() == self.first.as_slice(), "the stored scan changed");
+        assert!(
+            got.text.as_bytes() == self.first.as_slice(),
+            "the stored scan changed"
+        );
     }
 }
 
-per_backend_test!(full_or_read_only_storage_refuses_uploads_cleanly, |backend| {
-    let db = TestDb::new(backend);
-    let dir = db.dir().join("files");
-    let Some(mount) = Tmpfs::mount(&dir, "1m") else {
-        return;
-    };
-    let mut s = Served::start(&db, &[("MOTCUA__STORAGE__DIR", dir.display().to_string())]);
-    s.ready().await;
-    let admin = s.admin_token().await;
-    s.office(&admin).await;
-    let clerk = s.user(&admin, "clerk1", "clerk").await;
-    let code = s
-        .post("/api/v1/dossiers", &clerk, dossier_body("P1", "direct"))
-        .await["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let first = pdf(300 * 1024, b'a');
-    let stored = upload(&s, &clerk, &code, &first).await.expect(201);
-    let sha = stored.body["sha256"].as_str().unwrap().to_owned();
-    let version = s.get(&format!("/api/v1/dossiers/{code}"), &clerk).await["version"].clone();
-    let before = Before {
-        code: code.clone(),
-        sha,
-        version,
-        first,
-        on_disk: files_under(&dir),
-        dir: dir.clone(),
-    };
-    let mut sql = Sql::open(&db);
+per_backend_test!(
+    full_or_read_only_storage_refuses_uploads_cleanly,
+    |backend| {
+        let db = TestDb::new(backend);
+        let dir = db.dir().join("files");
+        let Some(mount) = Tmpfs::mount(&dir, "1m") else {
+            return;
+        };
+        let mut s = Served::start(&db, &[("MOTCUA__STORAGE__DIR", dir.display().to_string())]);
+        s.ready().await;
+        let admin = s.admin_token().await;
+        s.office(&admin).await;
+        let clerk = s.user(&admin, "clerk1", "clerk").await;
+        let code = s
+            .post("/api/v1/dossiers", &clerk, dossier_body("P1", "direct"))
+            .await["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let first = pdf(300 * 1024, b'a');
+        let stored = upload(&s, &clerk, &code, &first).await.expect(201);
+        let sha = stored.body["sha256"].as_str().unwrap().to_owned();
+        let version = s.get(&format!("/api/v1/dossiers/{code}"), &clerk).await["version"].clone();
+        let before = Before {
+            code: code.clone(),
+            sha,
+            version,
+            first,
+            on_disk: files_under(&dir),
+            dir: dir.clone(),
+        };
+        let mut sql = Sql::open(&db);
 
-    // Disk full: 900 KB do not fit in what is left of 1 MB.
-    let full = upload(&s, &clerk, &code, &pdf(900 * 1024, b'b'))
-        .await
-        .expect_problem(507, "storage.full");
-    before.check(&s, &mut sql, &clerk).await;
+        // Disk full: 900 KB do not fit in what is left of 1 MB.
+        let full = upload(&s, &clerk, &code, &pdf(900 * 1024, b'b'))
+            .await
+            .expect_problem(507, "storage.full");
+        before.check(&s, &mut sql, &clerk).await;
 
-    // Read-only.
-    mount.remount("ro");
-    let ro = upload(&s, &clerk, &code, &pdf(10 * 1024, b'c'))
-        .await
-        .expect_problem(503, "storage.read_only");
-    assert!(ro.headers.contains_key("retry-after"));
-    before.check(&s, &mut sql, &clerk).await;
+        // Read-only.
+        mount.remount("ro");
+        let ro = upload(&s, &clerk, &code, &pdf(10 * 1024, b'c'))
+            .await
+            .expect_problem(503, "storage.read_only");
+        assert!(ro.headers.contains_key("retry-after"));
+        before.check(&s, &mut sql, &clerk).await;
 
-    // Writable again with room: the next scan is stored, no restart needed.
-    mount.remount("rw");
-    upload(&s, &clerk, &code, &pdf(200 * 1024, b'd'))
-        .await
-        .expect(201);
-    eprintln!(
-        "faults: storage [{backend:?}]: tmpfs of 1 MiB as storage.dir; 900 KiB upload → {} \
+        // Writable again with room: the next scan is stored, no restart needed.
+        mount.remount("rw");
+        upload(&s, &clerk, &code, &pdf(200 * 1024, b'd'))
+            .await
+            .expect(201);
+        eprintln!(
+            "faults: storage [{backend:?}]: tmpfs of 1 MiB as storage.dir; 900 KiB upload → {} \
          {} ({}); read-only → {} {}; nothing half-written (folder unchanged, no temporary \
          file, no row), the dossier and its first scan intact; writable again → 201",
-        full.status.as_u16(),
-        full.body["code"],
-        full.body["detail"],
-        ro.status.as_u16(),
-        ro.body["code"],
-    );
-    s.terminate().await;
-});
+            full.status.as_u16(),
+            full.body["code"],
+            full.body["detail"],
+            ro.status.as_u16(),
+            ro.body["code"],
+        );
+        s.terminate().await;
+    }
+);

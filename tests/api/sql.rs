@@ -75,7 +75,8 @@ impl Sql {
     /// `PRAGMA integrity_check` on SQLite (`ok` when sound); PostgreSQL answers `ok`.
     pub fn integrity(&mut self) -> String {
         match self {
-            Sql::Lite(_) => self.texts("SELECT integrity_check AS s FROM pragma_integrity_check")
+            Sql::Lite(_) => self
+                .texts("SELECT integrity_check AS s FROM pragma_integrity_check")
                 .join("; "),
             Sql::Pg(_) => "ok".into(),
         }
