@@ -151,7 +151,7 @@ fn check_delivered_once(delivered: &[String], rows: &[OutboxRow]) -> usize {
     delivered.len()
 }
 
-fn ms(d: Duration) -> String {
+fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
@@ -262,7 +262,7 @@ per_backend_test!(
          dossiers found ({} acknowledged, {} committed unanswered), 0 lost, codes distinct, \
          sequence 1..{} without a gap, each with its history and outbox row; next code {}",
             sent.get(),
-            ms(load_time),
+            secs(load_time),
             acked.len(),
             unanswered.get(),
             committed.len(),
@@ -284,11 +284,13 @@ per_backend_test!(mail_outage_and_a_kill_send_each_email_once, |backend| {
     let port = sink.port;
     let env = [
         ("MOTCUA__SMTP__URL", sink.url()),
-        ("MOTCUA__SMTP__TIMEOUT_SECONDS", "2".to_owned()),
+        // A stalled conversation is held up to 4.8 s (the lease less a fifth): time enough
+        // for the test to kill the service while it holds one, even on a loaded machine.
+        ("MOTCUA__SMTP__TIMEOUT_SECONDS", "5".to_owned()),
         ("MOTCUA__SMTP__RETRY_BASE_MS", "200".to_owned()),
         ("MOTCUA__SMTP__MAX_ATTEMPTS", "100".to_owned()),
         ("MOTCUA__SMTP__POLL_INTERVAL_MS", "50".to_owned()),
-        ("MOTCUA__OUTBOX__LEASE_SECONDS", "4".to_owned()),
+        ("MOTCUA__OUTBOX__LEASE_SECONDS", "6".to_owned()),
     ];
     let mut s = Served::start(&db, &env);
     s.ready().await;
@@ -383,7 +385,7 @@ per_backend_test!(mail_outage_and_a_kill_send_each_email_once, |backend| {
         "faults: mail outage [{backend:?}]: 6 emails, {attempts} attempts in all \
          (refused by 421, then connection refused, then stalled); killed holding {} claimed \
          ({} with data at the server, unacknowledged); after restart all 6 delivered once by \
-         Message-ID, the claimed ones {:.1} s after the kill (lease 4 s), 0 marked sent \
+         Message-ID, the claimed ones {:.1} s after the kill (lease 6 s), 0 marked sent \
          without delivery",
         claimed.len(),
         held.len(),
@@ -425,7 +427,7 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
     let env = |sink: &SmtpSink| {
         vec![
             ("MOTCUA__SMTP__URL", sink.url()),
-            ("MOTCUA__SMTP__TIMEOUT_SECONDS", "3".to_owned()),
+            ("MOTCUA__SMTP__TIMEOUT_SECONDS", "6".to_owned()),
             ("MOTCUA__SMTP__RETRY_BASE_MS", "300".to_owned()),
             ("MOTCUA__SMTP__MAX_ATTEMPTS", "100".to_owned()),
             ("MOTCUA__SMTP__POLL_INTERVAL_MS", "50".to_owned()),
@@ -661,7 +663,7 @@ async fn two_instances_on_one_postgres_apply_each_action_once_and_survive_a_kill
          B); A killed holding {} \
          claims, sent by B {:.1} s after the kill (lease 8 s)",
         receipts.by_key.len(),
-        ms(load_time),
+        secs(load_time),
         receipts.on_a,
         receipts.on_b,
         receipts.retried_on_b,
@@ -843,7 +845,7 @@ async fn database_gone_answers_503_fast_and_recovers_by_itself() {
     assert!(
         slowest < Duration::from_secs(10),
         "a failure took {}",
-        ms(slowest)
+        secs(slowest)
     );
     let first_503 = failed
         .iter()
@@ -885,13 +887,13 @@ async fn database_gone_answers_503_fast_and_recovers_by_itself() {
         answers.len(),
         writes,
         answers.len() - writes,
-        ms(timeline["outage"]),
+        secs(timeline["outage"]),
         failed.len(),
-        ms(first_503),
-        ms(slowest),
-        ms(timeline["readyz not ready"]),
-        ms(timeline["first 201 after restore"]),
-        ms(timeline["readyz ready after restore"]),
+        secs(first_503),
+        secs(slowest),
+        secs(timeline["readyz not ready"]),
+        secs(timeline["first 201 after restore"]),
+        secs(timeline["readyz ready after restore"]),
         retry.len(),
         keys.len(),
         keys.len()
