@@ -394,6 +394,70 @@ per_backend_test!(mail_outage_and_a_kill_send_each_email_once, |backend| {
     s.terminate().await;
 });
 
+#[derive(QueryableByName, Debug)]
+struct Attempt {
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    locked_until: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    last_error: Option<String>,
+}
+
+// A worker never holds a conversation past its claim's lease (after it another instance may
+// take the row): here the SMTP timeout (9 s) would outlast four fifths of the lease (8 s).
+per_backend_test!(
+    a_stalled_send_is_given_up_while_the_claim_is_still_its_own,
+    |backend| {
+        let sink = SmtpSink::start_in(0, Mode::Stall);
+        let app = TestApp::spawn_mail_with(backend, &sink.url(), |s| {
+            s.smtp.timeout_seconds = 9;
+            s.outbox.lease_seconds = 10;
+        })
+        .await;
+        let o = app.office().await;
+        app.receive(&o.clerk, "P1").await;
+        poll_until("the message held in a stalled conversation", 30, || async {
+            (!sink.held().is_empty()).then_some(())
+        })
+        .await;
+        let sql = RefCell::new(Sql::open(&app.db));
+        let read = || {
+            sql.borrow_mut()
+                .rows::<Attempt>(
+                    "SELECT status, attempts, locked_until, last_error FROM outbox \
+                 WHERE event = 'received'",
+                )
+                .remove(0)
+        };
+        let claimed = read();
+        assert_eq!(claimed.status, "sending", "{claimed:?}");
+        let lease = claimed.locked_until.unwrap();
+        let (given_up, seen_at) = poll_until("the attempt to be given up", 30, || async {
+            let r = read();
+            (r.attempts == 1).then(|| (r, chrono::Utc::now().naive_utc()))
+        })
+        .await;
+        assert_eq!(given_up.status, "pending", "{given_up:?}");
+        assert!(
+            given_up
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("lease"),
+            "{given_up:?}"
+        );
+        assert!(
+            seen_at < lease,
+            "recorded after the lease ended: {given_up:?}, lease {lease}"
+        );
+        assert!(sink.messages().is_empty());
+        app.stop().await;
+    }
+);
+
 // ---------------------------------------------------------------------------------------
 // 3. Two instances on one PostgreSQL, both running jobs, one killed mid-way.
 
