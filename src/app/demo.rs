@@ -8,9 +8,9 @@ use crate::app::dossiers::{self, ActionRequest, CreateDossierRequest, Ctx};
 use crate::app::units::{self, Unit};
 use crate::app::users::{self, CreateUserRequest, Principal};
 use crate::app::{AppState, procedures};
-use crate::auth::Role;
 use crate::db::DbConnection;
 use crate::domain::procedure::ProcedureDefinition;
+use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 
 pub const UNITS_JSON: &str = include_str!("../../config/demo/units.json");

@@ -11,13 +11,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::auth::Role;
 use crate::db::dossiers::{self as store, DossierFilter, DossierRow, EventRow, IdempotencyRow};
 use crate::db::{self, DbConnection, from_db_time, procedures as procedure_store, to_db_time};
 use crate::domain::calendar::Calendar;
 use crate::domain::code;
 use crate::domain::deadline::{self, Duration};
 use crate::domain::procedure::{ProcedureDefinition, SupplementPolicy};
+use crate::domain::role::Role;
 use crate::domain::state::{Action, State, allowed_actions};
 use crate::domain::timeliness::{self, Timeliness};
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -26,7 +26,8 @@ use super::AppState;
 use super::procedures::Procedure;
 use super::users::{Principal, valid_email};
 use super::{Page, PageRequest};
-use crate::notify::{self, Event, Notice};
+use crate::domain::notice::Event;
+use crate::notify::{self, Notice};
 
 /// What every dossier use case needs besides the connection.
 pub struct Ctx<'a> {

@@ -7,9 +7,10 @@ use utoipa::ToSchema;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use crate::auth::{self, MIN_PASSWORD_LEN, Role};
+use crate::auth::{self, MIN_PASSWORD_LEN};
 use crate::db::users::{UserChanges, UserRow};
 use crate::db::{self, DbConnection, from_db_time, to_db_time, units, users};
+use crate::domain::role::Role;
 use crate::error::{AppError, AppResult, FieldErrors};
 
 use super::throttle::{self, Throttled};

@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Role;
 use crate::domain::calendar::UnknownValue;
+use crate::domain::role::Role;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
