@@ -16,9 +16,10 @@ use crate::db::{self, DbConnection, from_db_time, procedures as procedure_store,
 use crate::domain::calendar::Calendar;
 use crate::domain::code;
 use crate::domain::deadline::{self, Duration};
+use crate::domain::dossier::lifecycle::allowed_actions;
 use crate::domain::procedure::{ProcedureDefinition, SupplementPolicy};
 use crate::domain::role::Role;
-use crate::domain::state::{Action, State, allowed_actions};
+use crate::domain::state::{Action, State};
 use crate::domain::timeliness::{self, Timeliness};
 use crate::error::{AppError, AppResult, FieldErrors};
 
@@ -1369,41 +1370,34 @@ pub fn act(
             },
         )?;
         let def = &procedure.definition;
-        let event = match action {
-            Action::AskCompletion => Some(Event::CompletionAsked),
-            Action::Refuse => Some(Event::Refused),
-            Action::RequestSupplement => Some(Event::SupplementRequested),
-            Action::Apologize => Some(Event::Apology),
-            Action::Approve | Action::Reject => Some(Event::Resolved),
-            Action::Deliver => Some(Event::Delivered),
-            _ => None,
-        };
-        if let Some(event) = event {
-            let items: Vec<String> = req
-                .items
-                .iter()
-                .flatten()
-                .filter_map(|c| def.item(c).map(|i| i.name.clone()))
-                .collect();
-            let extra = json!({
-                "reasons": req.reasons.as_ref().map(Reasons::list).unwrap_or_default(),
-                "items": items,
-                "applicant_deadline": req.applicant_deadline.map(|t| ctx.fmt(Some(to_db_time(t.to_utc())))),
-                "new_due_at": ctx.fmt(row.due_at_current),
-                "outcome": row.outcome,
-                "result_reference": row.result_reference,
-                "delivery_method": row.delivery_method,
-            });
-            ctx.notify_applicant(conn, &row, def, event, extra)?;
-        }
-        if action == Action::Accept {
-            ctx.notify_applicant(
+        match action.notice() {
+            None | Some(Event::StepAssigned) => {}
+            // Online filing accepted: the lookup key was given at submission, form 01 shows it.
+            Some(Event::Received) => ctx.notify_applicant(
                 conn,
                 &row,
                 def,
                 Event::Received,
                 json!({"lookup_key": "(xem Giấy tiếp nhận)"}),
-            )?;
+            )?,
+            Some(event) => {
+                let items: Vec<String> = req
+                    .items
+                    .iter()
+                    .flatten()
+                    .filter_map(|c| def.item(c).map(|i| i.name.clone()))
+                    .collect();
+                let extra = json!({
+                    "reasons": req.reasons.as_ref().map(Reasons::list).unwrap_or_default(),
+                    "items": items,
+                    "applicant_deadline": req.applicant_deadline.map(|t| ctx.fmt(Some(to_db_time(t.to_utc())))),
+                    "new_due_at": ctx.fmt(row.due_at_current),
+                    "outcome": row.outcome,
+                    "result_reference": row.result_reference,
+                    "delivery_method": row.delivery_method,
+                });
+                ctx.notify_applicant(conn, &row, def, event, extra)?;
+            }
         }
         if let Some(step) = &fx.step {
             ctx.notify_unit(conn, &row, def, step)?;

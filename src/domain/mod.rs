@@ -3,6 +3,7 @@
 pub mod calendar;
 pub mod code;
 pub mod deadline;
+pub mod dossier;
 pub mod holidays;
 pub mod lunar;
 pub mod media;

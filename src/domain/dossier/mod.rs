@@ -1,0 +1,3 @@
+//! The dossier's rules: the transition table (`lifecycle`).
+
+pub mod lifecycle;
