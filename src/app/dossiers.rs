@@ -21,7 +21,7 @@ use crate::domain::procedure::{ProcedureDefinition, SupplementPolicy};
 use crate::domain::role::Role;
 use crate::domain::state::{Action, State};
 use crate::domain::timeliness::{self, Timeliness};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 use super::AppState;
 use super::procedures::Procedure;
@@ -570,8 +570,6 @@ fn check_components(
     (out, missing)
 }
 
-const IDEMPOTENCY_RACE: &str = "idempotency.race";
-
 fn request_hash(req: &CreateDossierRequest) -> String {
     let bytes = serde_json::to_vec(req).unwrap_or_default();
     Sha256::digest(&bytes)
@@ -648,8 +646,8 @@ pub fn create(
             && let Some(prior) = store::find_idempotency(conn, &p.user_id, key)?
         {
             if prior.request_hash != hash {
-                return Err(AppError::validation(
-                    "idempotency.key_reused",
+                return Err(AppError::new(
+                    Code::IdempotencyKeyReused,
                     "This Idempotency-Key was used for a different request.",
                 ));
             }
@@ -675,8 +673,8 @@ pub fn create(
             return Err(AppError::internal("procedure checked above"));
         };
         if action == Action::Receive && !missing.is_empty() {
-            return Err(AppError::validation(
-                "dossier.missing_items",
+            return Err(AppError::new(
+                Code::DossierMissingItems,
                 format!(
                     "Required checklist items are missing: {}.",
                     missing.join(", ")
@@ -818,7 +816,10 @@ pub fn create(
             )
             .map_err(|e| {
                 if db::is_unique_violation(&e) {
-                    AppError::conflict(IDEMPOTENCY_RACE, "A retry with the same key won the race.")
+                    AppError::new(
+                        Code::IdempotencyRace,
+                        "A retry with the same key won the race.",
+                    )
                 } else {
                     e.into()
                 }
@@ -829,7 +830,7 @@ pub fn create(
     });
     match result {
         // Two retries with one key raced (PostgreSQL): answer with the winner's response.
-        Err(e) if e.code() == IDEMPOTENCY_RACE => {
+        Err(e) if e.code() == Code::IdempotencyRace => {
             let key = idempotency_key.unwrap_or_default();
             let prior = store::find_idempotency(conn, &p.user_id, key)?
                 .ok_or_else(|| AppError::internal("idempotency race without a winner"))?;
@@ -982,8 +983,8 @@ fn apply(
     match action {
         Action::AskCompletion => {
             if row.completion_asked {
-                return Err(AppError::conflict(
-                    "dossier.completion_already_asked",
+                return Err(AppError::new(
+                    Code::DossierCompletionAlreadyAsked,
                     "Completion was already asked once.",
                 ));
             }
@@ -1022,8 +1023,8 @@ fn apply(
                 None => current + 1,
             };
             if next >= def.steps.len() {
-                return Err(AppError::conflict(
-                    "dossier.last_step",
+                return Err(AppError::new(
+                    Code::DossierLastStep,
                     "This is the last workflow step: approve or reject.",
                 ));
             }
@@ -1048,8 +1049,8 @@ fn apply(
             if u32::try_from(row.supplement_count).unwrap_or(u32::MAX)
                 >= def.max_supplement_requests
             {
-                return Err(AppError::conflict(
-                    "dossier.supplement_limit",
+                return Err(AppError::new(
+                    Code::DossierSupplementLimit,
                     format!(
                         "This procedure allows {} supplement request(s).",
                         def.max_supplement_requests
@@ -1155,8 +1156,8 @@ fn apply(
         }
         Action::Apologize => {
             if row.apology.is_some() {
-                return Err(AppError::conflict(
-                    "dossier.already_apologized",
+                return Err(AppError::new(
+                    Code::DossierAlreadyApologized,
                     "An apology was already issued for this dossier.",
                 ));
             }
@@ -1217,10 +1218,7 @@ fn apply(
             row.delivered_at = Some(to_db_time(t));
         }
         Action::Submit | Action::Receive | Action::CalendarRecomputed => {
-            return Err(AppError::not_found(
-                "dossier.unknown_action",
-                "No such action.",
-            ));
+            return Err(AppError::new(Code::DossierUnknownAction, "No such action."));
         }
     }
     Ok(fx)
@@ -1247,8 +1245,8 @@ pub fn act(
 ) -> AppResult<Dossier> {
     let p = ctx.principal;
     let action = Action::parse_postable(action_name).ok_or_else(|| {
-        AppError::not_found(
-            "dossier.unknown_action",
+        AppError::new(
+            Code::DossierUnknownAction,
             format!("No action {action_name:?}."),
         )
     })?;
@@ -1284,14 +1282,13 @@ pub fn act(
         let mut row = store::find_by_code(conn, dossier_code)?
             .filter(|r| can_see(conn, p, r).unwrap_or(false))
             .ok_or_else(|| {
-                AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
+                AppError::new(Code::DossierNotFound, format!("No dossier {dossier_code}."))
             })?;
         if let Some(v) = if_match
             && v != row.version
         {
             return Err(AppError::new(
-                actix_web::http::StatusCode::PRECONDITION_FAILED,
-                "dossier.stale",
+                Code::DossierStale,
                 format!(
                     "The dossier changed (version {} now, If-Match {v}).",
                     row.version
@@ -1301,8 +1298,8 @@ pub fn act(
         }
         let from = parse_state(&row.state)?;
         if !action.allowed_from(from) {
-            return Err(AppError::conflict(
-                "dossier.illegal_transition",
+            return Err(AppError::new(
+                Code::DossierIllegalTransition,
                 format!(
                     "Cannot {} a dossier that is {}.",
                     action.as_str(),
@@ -1346,8 +1343,8 @@ pub fn act(
         row.updated_at = to_db_time(ctx.now);
         stamp_days(&mut row, ctx.tz());
         if !store::update_if_version(conn, &row, read_version)? {
-            return Err(AppError::conflict(
-                "dossier.concurrent_change",
+            return Err(AppError::new(
+                Code::DossierConcurrentChange,
                 "Another action changed the dossier at the same time; reload and retry.",
             ));
         }
@@ -1418,16 +1415,14 @@ pub fn visible_dossier(
 ) -> AppResult<DossierRow> {
     store::find_by_code(conn, dossier_code)?
         .filter(|r| can_see(conn, ctx.principal, r).unwrap_or(false))
-        .ok_or_else(|| {
-            AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
-        })
+        .ok_or_else(|| AppError::new(Code::DossierNotFound, format!("No dossier {dossier_code}.")))
 }
 
 pub fn get(conn: &mut DbConnection, ctx: &Ctx, dossier_code: &str) -> AppResult<Dossier> {
     let row = store::find_by_code(conn, dossier_code)?
         .filter(|r| can_see(conn, ctx.principal, r).unwrap_or(false))
         .ok_or_else(|| {
-            AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
+            AppError::new(Code::DossierNotFound, format!("No dossier {dossier_code}."))
         })?;
     let procedure = load_procedure(conn, &row.procedure_id)?;
     view(ctx.cal, &row, &procedure, ctx.principal.role, ctx.now)
@@ -1441,7 +1436,7 @@ pub fn history(
     let row = store::find_by_code(conn, dossier_code)?
         .filter(|r| can_see(conn, ctx.principal, r).unwrap_or(false))
         .ok_or_else(|| {
-            AppError::not_found("dossier.not_found", format!("No dossier {dossier_code}."))
+            AppError::new(Code::DossierNotFound, format!("No dossier {dossier_code}."))
         })?;
     let tz = ctx.tz();
     store::list_events(conn, &row.id)?
@@ -1633,8 +1628,8 @@ pub fn recompute_due_times(
         row.updated_at = to_db_time(now);
         stamp_days(&mut row, cal.settings().timezone());
         if !store::update_if_version(conn, &row, read_version)? {
-            return Err(AppError::conflict(
-                "dossier.concurrent_change",
+            return Err(AppError::new(
+                Code::DossierConcurrentChange,
                 "A dossier changed during the recomputation; retry.",
             ));
         }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::db::files::{self as store, ComponentFileRow, FileRow};
 use crate::db::{self, DbConnection, dossiers, from_db_time, to_db_time};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 use crate::storage::Stored;
 
 use super::dossiers::{Component, Ctx, visible_dossier};
@@ -123,8 +123,8 @@ fn component_of(row: &dossiers::DossierRow, item_code: &str) -> AppResult<()> {
     if components.iter().any(|c| c.item_code == item_code) {
         Ok(())
     } else {
-        Err(AppError::not_found(
-            "component.not_found",
+        Err(AppError::new(
+            Code::ComponentNotFound,
             format!("Dossier {} has no component {item_code:?}.", row.code),
         ))
     }
@@ -152,8 +152,8 @@ pub fn check_upload(
 }
 
 fn already_attached() -> AppError {
-    AppError::conflict(
-        "file.exists",
+    AppError::new(
+        Code::FileExists,
         "This file is already attached to the component.",
     )
 }
@@ -258,16 +258,16 @@ pub fn reuse(
         let row = visible_dossier(conn, ctx, dossier_code)?;
         component_of(&row, item_code)?;
         let id_number = row.applicant_id_number.clone().ok_or_else(|| {
-            AppError::validation(
-                "reuse.no_identity",
+            AppError::new(
+                Code::ReuseNoIdentity,
                 "The applicant has no identity number to match.",
             )
         })?;
         let from = store::owned_by_applicant(conn, &req.sha256, &id_number)?
             .filter(|c| *c != row.code)
             .ok_or_else(|| {
-                AppError::not_found(
-                    "reuse.not_found",
+                AppError::new(
+                    Code::ReuseNotFound,
                     "No earlier dossier of this applicant has that file.",
                 )
             })?;
@@ -313,7 +313,6 @@ pub fn find(
 ) -> AppResult<FileRow> {
     let row = visible_dossier(conn, ctx, dossier_code)?;
     store::find_component_file(conn, &row.id, item_code, sha)?
-        .ok_or_else(|| AppError::not_found("file.not_found", "No such file on this component."))?;
-    store::find_file(conn, sha)?
-        .ok_or_else(|| AppError::not_found("file.not_found", "No such file."))
+        .ok_or_else(|| AppError::new(Code::FileNotFound, "No such file on this component."))?;
+    store::find_file(conn, sha)?.ok_or_else(|| AppError::new(Code::FileNotFound, "No such file."))
 }

@@ -6,7 +6,7 @@ use minijinja::Environment;
 use serde_json::{Value, json};
 
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 use super::dossiers::{self, Ctx, HistoryRow, lookup_key_matches, visible_dossier};
 
@@ -100,7 +100,7 @@ pub fn render(
 ) -> AppResult<String> {
     let template = match number {
         "01" | "02" | "03" | "04" | "05" => format!("{number}.html"),
-        _ => return Err(AppError::not_found("form.not_found", "Forms are 01 to 05.")),
+        _ => return Err(AppError::new(Code::FormNotFound, "Forms are 01 to 05.")),
     };
     let row = visible_dossier(conn, ctx, code)?;
     let d = dossiers::get(conn, ctx, code)?;
@@ -139,8 +139,8 @@ pub fn render(
         "02" => {
             let ev =
                 last(&history, &["request_supplement", "ask_completion"]).ok_or_else(|| {
-                    AppError::conflict(
-                        "form.not_applicable",
+                    AppError::new(
+                        Code::FormNotApplicable,
                         "No supplement or completion was requested.",
                     )
                 })?;
@@ -167,17 +167,18 @@ pub fn render(
         }
         "03" => {
             let ev = last(&history, &["refuse", "reject"]).ok_or_else(|| {
-                AppError::conflict(
-                    "form.not_applicable",
+                AppError::new(
+                    Code::FormNotApplicable,
                     "The dossier was neither refused nor rejected.",
                 )
             })?;
             json!({"reasons": reasons(Some(ev)), "event_at": when(Some(ev.at)), "actor": ev.actor, "action": ev.action})
         }
         "04" => {
-            let apology = d.apology.as_ref().ok_or_else(|| {
-                AppError::conflict("form.not_applicable", "No apology was issued.")
-            })?;
+            let apology = d
+                .apology
+                .as_ref()
+                .ok_or_else(|| AppError::new(Code::FormNotApplicable, "No apology was issued."))?;
             let tz = ctx.cal.settings().timezone();
             json!({"reason": apology.reason, "new_due_at": when(Some(apology.new_due_at.with_timezone(&tz).fixed_offset())),
                    "due_at": when(d.due_at), "actor": apology.by})

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::db::dossiers::{self as store};
 use crate::db::{DbConnection, from_db_time, procedures};
 use crate::domain::state::State;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 use super::dossiers::lookup_key_matches;
 
@@ -45,7 +45,7 @@ pub fn mask_name(name: &str) -> String {
 }
 
 fn not_found() -> AppError {
-    AppError::not_found("lookup.not_found", "No dossier with this code and key.")
+    AppError::new(Code::LookupNotFound, "No dossier with this code and key.")
 }
 
 pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResult<PublicStatus> {

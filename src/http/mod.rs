@@ -26,6 +26,7 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, Route, web};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::error::Code;
 
 pub use access::{Access, Caller, Policy, RouteSpec};
 use access::{
@@ -161,8 +162,7 @@ fn register_routes(cfg: &mut web::ServiceConfig, locks: Locks) {
                 let allow = allow.clone();
                 async move {
                     let mut resp = AppError::new(
-                        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                        "route.method_not_allowed",
+                        Code::RouteMethodNotAllowed,
                         format!("This resource answers {allow}."),
                     )
                     .error_response();
