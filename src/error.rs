@@ -6,6 +6,8 @@ pub mod code;
 
 pub use code::Code;
 
+use crate::domain::rejection::Rejection;
+
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
@@ -120,36 +122,27 @@ impl AppError {
     }
 }
 
-/// Collects per-field validation messages and turns them into one 422.
-#[derive(Default)]
-pub struct FieldErrors(BTreeMap<String, String>);
+pub use crate::domain::rejection::FieldErrors;
 
 impl FieldErrors {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_insert_with(|| message.into());
-    }
-    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
-        if !ok {
-            self.add(field, message);
-        }
-    }
+    /// The collected messages as one 422, or nothing.
     pub fn into_result(self) -> AppResult<()> {
-        if self.0.is_empty() {
-            return Ok(());
+        self.into_checked().map_err(AppError::from)
+    }
+}
+
+impl From<Rejection> for AppError {
+    fn from(r: Rejection) -> Self {
+        if r.code == Code::Internal {
+            return AppError::Internal(r.detail);
         }
-        let detail = self
-            .0
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut err = AppError::new(Code::ValidationFailed, detail);
+        let mut err = AppError::new(r.code, r.detail);
         if let AppError::Problem(p) = &mut err {
-            p.errors = self.0;
+            p.errors = r.fields;
+            p.extra
+                .extend(r.extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
         }
-        Err(err)
+        err
     }
 }
 

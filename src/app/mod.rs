@@ -1,6 +1,7 @@
 //! Use cases: one function per action, each one transaction. Handlers call these.
 
 pub mod calendar;
+pub mod context;
 pub mod demo;
 pub mod dossiers;
 pub mod files;

@@ -51,7 +51,7 @@ pub fn create_unit(conn: &mut DbConnection, req: &Unit, now: DateTime<Utc>) -> A
     );
     if let Some(e) = &req.email {
         errors.check(
-            super::users::valid_email(e),
+            crate::domain::email::valid_email(e),
             "email",
             "is not an email address",
         );

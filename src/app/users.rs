@@ -10,6 +10,7 @@ use std::time::Instant;
 use crate::auth::{self, MIN_PASSWORD_LEN};
 use crate::db::users::{UserChanges, UserRow};
 use crate::db::{self, DbConnection, from_db_time, to_db_time, units, users};
+use crate::domain::email::valid_email;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult, Code, FieldErrors};
 
@@ -128,14 +129,6 @@ fn valid_username(u: &str) -> bool {
     (3..=64).contains(&u.len())
         && u.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-}
-
-pub fn valid_email(e: &str) -> bool {
-    let mut parts = e.split('@');
-    matches!((parts.next(), parts.next(), parts.next()), (Some(l), Some(d), None)
-        if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-        && !e.chars().any(char::is_whitespace)
-        && e.len() <= 254
 }
 
 fn check_password(errors: &mut FieldErrors, field: &str, password: &str) {
