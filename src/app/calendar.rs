@@ -104,6 +104,8 @@ impl From<CalendarChangeRow> for CalendarChange {
 
 /// The calendar as last loaded, with the database revision it reflects. Each use reads the
 /// revision (one tiny query) and reloads after any change, by this instance or another.
+/// Revisions are random (`db::calendar::bump_revision`), so a calendar cached from inside a
+/// transaction that then rolled back is never taken for a later change's.
 pub struct CalendarCache {
     settings: WorkingTimeSettings,
     loaded: RwLock<Option<(i64, Arc<Calendar>)>>,

@@ -33,13 +33,15 @@ use access::{
     Actors, Admin, AnyUser, Auditors, Digitisers, Intake, Public, Reporters, ResourceRules, Staff,
 };
 
-/// Declares every API route once: method, path, access policy, handler. Each path becomes one
-/// actix resource wrapped in `access::enforce` with its rows' rules (lock 1), and every
-/// non-public handler takes a `Caller<Policy>` of the same policy (lock 2; the role walk in
-/// `tests/api/access.rs` runs without the middleware to hold each handler to its row). The
-/// table is also listed in the OpenAPI document and walked by the role tests.
+/// Declares every API route once — method, path, handler, access policy — as [`ROUTES`] and
+/// the handlers in the same order.
 macro_rules! route_table {
     ($( $method:ident $path:literal => $handler:path, $policy:ty; )*) => {
+        /// Every API route: method, path, access policy. Each path becomes one actix resource
+        /// wrapped in `access::enforce` with its rows' rules (lock 1), and every non-public
+        /// handler takes a `Caller<Policy>` of the same policy (lock 2). The OpenAPI document
+        /// lists the table, and `tests/api/roles.rs` walks it with every role, against the
+        /// served app and against apps built with one lock only ([`Locks`]).
         pub const ROUTES: &[RouteSpec] = &[
             $( RouteSpec { method: stringify!($method), path: $path, access: <$policy as Policy>::ACCESS }, )*
         ];

@@ -130,7 +130,7 @@ pub fn enqueue(
             body_text: rendered.text,
             body_html: rendered.html,
             idempotency_key: notice.key,
-            status: "pending".into(),
+            status: outbox::OutboxStatus::Pending,
             attempts: 0,
             next_attempt_at: to_db_time(now),
             locked_until: None,

@@ -7,6 +7,7 @@ mod helpers;
 mod actions;
 mod auth;
 mod calendar;
+mod calendar_cache;
 mod cli;
 mod docs;
 mod documents;

@@ -307,7 +307,7 @@ serve_test!(
             let (rows, total) = motcua::db::outbox::list(&mut conn, None, None, 0, 10).unwrap();
             assert_eq!(total, 3);
             for r in &rows {
-                assert_eq!(r.status, "pending", "{r:?}");
+                assert_eq!(r.status.as_str(), "pending", "{r:?}");
                 assert_eq!(r.locked_until, None, "{r:?}");
                 assert_eq!(r.attempts, 0, "{r:?}");
             }
