@@ -19,6 +19,7 @@ mod notifications;
 mod ops;
 mod reports;
 mod roles;
+mod schema;
 mod security;
 mod serve;
 mod smtp;
