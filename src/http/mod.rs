@@ -54,8 +54,8 @@ macro_rules! route_table {
 route_table! {
     get    "/healthz"                        => ops::healthz,          Public;
     get    "/readyz"                         => ops::readyz,           Public;
-    get    "/api/v1/openapi.json"            => ops::openapi_json,     Public;
-    get    "/docs"                           => ops::docs_redirect,    Public;
+    get    "/api/v1/openapi.json"            => openapi::openapi_json, Public;
+    get    "/docs"                           => openapi::docs_redirect, Public;
 
     post   "/api/v1/auth/login"              => auth::login,           Public;
     get    "/api/v1/auth/me"                 => auth::me,              AnyUser;
@@ -194,7 +194,7 @@ pub fn configure(state: AppState, locks: Locks) -> impl FnOnce(&mut web::Service
             .app_data(problem::path_config())
             .app_data(problem::query_config());
         register_routes(cfg, locks);
-        cfg.service(ops::swagger_ui());
+        cfg.service(openapi::swagger_ui());
     }
 }
 

@@ -14,6 +14,7 @@ mod documents;
 mod dossiers;
 mod errors;
 mod jobs;
+mod layers;
 mod migrations;
 mod notifications;
 mod ops;
