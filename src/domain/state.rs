@@ -138,6 +138,29 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, the system's own last.
+    pub const ALL: [Action; 19] = [
+        Action::Submit,
+        Action::Receive,
+        Action::AskCompletion,
+        Action::Accept,
+        Action::Refuse,
+        Action::Transfer,
+        Action::Forward,
+        Action::RequestSupplement,
+        Action::SupplementReceived,
+        Action::RequestPayment,
+        Action::PaymentReceived,
+        Action::RequestWithdrawal,
+        Action::Stop,
+        Action::DeclineWithdrawal,
+        Action::Approve,
+        Action::Reject,
+        Action::Apologize,
+        Action::Deliver,
+        Action::CalendarRecomputed,
+    ];
+
     /// The actions a user may post to `/dossiers/{code}/actions/{action}`.
     pub const POSTABLE: [Action; 16] = [
         Action::AskCompletion,

@@ -460,3 +460,7 @@ fn deliver(d: &mut DossierRecord, req: &ActionRequest, t: DateTime<Utc>) -> Chec
     d.delivered_at = Some(t);
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;

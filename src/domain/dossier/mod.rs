@@ -5,6 +5,9 @@
 pub mod clock;
 pub mod digitisation;
 pub mod effects;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod fixtures;
 pub mod input;
 pub mod lifecycle;
 pub mod receipt;

@@ -290,3 +290,147 @@ pub fn record_components(
         .collect();
     (out, missing)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::domain::dossier::fixtures::{at, cal, procedure, request};
+
+    fn receive_as(
+        role: Role,
+        req: &CreateDossierRequest,
+        def: &ProcedureDefinition,
+    ) -> Checked<NewDossier> {
+        let version = ProcedureVersion {
+            version_id: "v1",
+            definition: def,
+        };
+        receive(req, role, Some(version), &cal(), at(1, 10, 0))
+    }
+
+    #[test]
+    fn a_counter_receipt_starts_the_clock() {
+        let def = procedure("pause");
+        let new = receive_as(Role::Clerk, &request(&["A", "B"]), &def).unwrap();
+        assert_eq!(new.action, Action::Receive);
+        let d = new.assign("id".into(), "X-261201-0001".into(), "ABC234");
+        assert_eq!(d.state, State::Received);
+        assert_eq!(d.received_at, Some(at(1, 10, 0)));
+        assert_eq!(d.clock.due_at, Some(at(8, 10, 0)));
+        assert_eq!(d.clock.due_at_current, d.clock.due_at);
+        assert_eq!(d.components.len(), 2);
+        assert!(d.components[0].must_digitise);
+        assert_eq!(d.search_text, "x-261201-0001 nguyễn văn an 001");
+        assert!(code::lookup_key_matches(
+            &d.code,
+            &d.lookup_key_hash,
+            " abc234 "
+        ));
+        assert_eq!(d.rule_regime, "nd118_2025");
+        assert!(d.received_day.is_some() && d.due_day.is_some() && d.finished_day.is_none());
+    }
+
+    #[test]
+    fn a_receipt_without_a_required_item_lists_what_is_missing() {
+        let def = procedure("pause");
+        let r = receive_as(Role::Clerk, &request(&["B"]), &def).unwrap_err();
+        assert_eq!(r.code, Code::DossierMissingItems);
+        assert_eq!(r.extra, vec![("missing_items", json!(["A"]))]);
+        // Online filing may be incomplete: completion is asked later.
+        let mut online = request(&["B"]);
+        online.channel = Channel::Online;
+        let new = receive_as(Role::Portal, &online, &def).unwrap();
+        assert_eq!(
+            (new.action, new.record.state),
+            (Action::Submit, State::Submitted)
+        );
+        assert_eq!(new.record.clock, DueClock::default());
+        assert_eq!(new.record.submitted_at, Some(at(1, 10, 0)));
+    }
+
+    #[test]
+    fn field_errors_come_together() {
+        let def = procedure("pause");
+        let mut req = request(&["A", "Z", "A"]);
+        req.applicant.kind = "robot".into();
+        req.applicant.email = Some("not an address".into());
+        let r = receive_as(Role::Clerk, &req, &def).unwrap_err();
+        assert_eq!(r.code, Code::ValidationFailed);
+        let fields: Vec<&str> = r.fields.keys().map(String::as_str).collect();
+        assert_eq!(
+            fields,
+            [
+                "applicant.email",
+                "applicant.kind",
+                "components[1].item_code",
+                "components[2].item_code"
+            ]
+        );
+        // An unknown procedure is one more field error.
+        let r = receive(&req, Role::Clerk, None, &cal(), at(1, 10, 0)).unwrap_err();
+        assert!(r.fields.contains_key("procedure_code"));
+    }
+
+    #[test]
+    fn roles_and_back_entry() {
+        let def = procedure("pause");
+        let req = request(&["A"]);
+        for role in [Role::Officer, Role::Leader, Role::Viewer] {
+            assert_eq!(
+                receive_as(role, &req, &def).unwrap_err().code,
+                Code::AuthForbidden
+            );
+        }
+        let mut online = request(&["A"]);
+        online.refused_reasons = Some(vec!["x".into()]);
+        online.channel = Channel::Online;
+        let r = receive_as(Role::Portal, &online, &def).unwrap_err();
+        assert_eq!(r.detail, "Only the counter refuses dossiers.");
+        assert_eq!(
+            receive_as(Role::Portal, &request(&["A"]), &def)
+                .unwrap_err()
+                .fields
+                .len(),
+            1
+        );
+
+        let mut back = request(&["A"]);
+        back.received_at = Some(at(1, 8, 0).fixed_offset());
+        assert_eq!(
+            admit(&back, Role::Clerk).unwrap_err().code,
+            Code::AuthForbidden
+        );
+        assert_eq!(admit(&back, Role::Admin).unwrap(), Action::Receive);
+        let d = receive_as(Role::Admin, &back, &def).unwrap().record;
+        assert_eq!(d.received_at, Some(at(1, 8, 0)));
+        assert_eq!(d.last_event_at, at(1, 8, 0));
+        assert_eq!(d.created_at, at(1, 10, 0));
+        back.received_at = Some(at(2, 8, 0).fixed_offset());
+        let r = receive_as(Role::Admin, &back, &def).unwrap_err();
+        assert!(r.fields.contains_key("received_at"));
+    }
+
+    #[test]
+    fn a_counter_refusal_needs_reasons_and_ends_at_once() {
+        let def = procedure("pause");
+        let mut req = request(&[]);
+        req.refused_reasons = Some(vec!["  ".into()]);
+        let r = receive_as(Role::Clerk, &req, &def).unwrap_err();
+        assert!(r.fields.contains_key("refused_reasons"));
+        req.refused_reasons = Some(vec![" Thiếu đơn ".into()]);
+        let new = receive_as(Role::Clerk, &req, &def).unwrap();
+        assert_eq!(new.action, Action::Refuse);
+        assert_eq!(new.refused, ["Thiếu đơn"]);
+        assert_eq!(
+            new.details(),
+            json!({"components": 0, "reasons": ["Thiếu đơn"]})
+        );
+        let d = new.record;
+        assert_eq!(
+            (d.state, d.finished_at, d.received_at),
+            (State::Refused, Some(at(1, 10, 0)), None)
+        );
+        assert_eq!(d.clock.due_at, None);
+    }
+}
