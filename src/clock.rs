@@ -23,7 +23,7 @@ impl Clock {
             Clock::System => Utc::now(),
             Clock::Manual(t) => *t.lock().unwrap_or_else(|p| p.into_inner()),
         };
-        crate::db::from_db_time(crate::db::to_db_time(t))
+        crate::domain::truncate_to_micros(t)
     }
 
     /// Sets a manual clock; a system clock ignores it.

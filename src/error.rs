@@ -1,5 +1,12 @@
 //! One error type for the whole service. Client faults are RFC 9457 problems with a stable
-//! machine `code`; everything else is an opaque 500, logged once here with its cause.
+//! machine `code` ([`Code`], with the status it goes with); everything else is an opaque 500,
+//! logged once here with its cause.
+
+pub mod code;
+
+pub use code::Code;
+
+use crate::domain::rejection::Rejection;
 
 use std::collections::BTreeMap;
 
@@ -20,7 +27,9 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable code, e.g. `dossier.illegal_transition`.
-    pub code: String,
+    #[serde(serialize_with = "code_text")]
+    #[schema(value_type = String)]
+    pub code: Code,
     /// Per-field messages for validation failures.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub errors: BTreeMap<String, String>,
@@ -30,6 +39,10 @@ pub struct Problem {
     pub extra: Map<String, Value>,
     #[serde(skip)]
     pub retry_after: Option<u64>,
+}
+
+fn code_text<S: serde::Serializer>(code: &Code, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(code.as_str())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,42 +59,38 @@ pub type AppResult<T> = Result<T, AppError>;
 const RETRY_AFTER_SECONDS: u64 = 5;
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    /// A problem with `code`, at the code's own status.
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        let status =
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::with_status(status, code, detail)
+    }
+
+    /// A problem whose status is not the code's own (`http.error` keeps the status of the
+    /// response it stands in for).
+    pub fn with_status(status: StatusCode, code: Code, detail: impl Into<String>) -> Self {
         AppError::Problem(Box::new(Problem {
-            type_: format!("urn:motcua:problem:{code}"),
+            type_: format!("urn:motcua:problem:{}", code.as_str()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
-            code: code.to_owned(),
+            code,
             errors: BTreeMap::new(),
             extra: Map::new(),
             retry_after: None,
         }))
     }
 
-    pub fn bad_request(code: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
-    }
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "auth.unauthorized", detail)
+        Self::new(Code::AuthUnauthorized, detail)
     }
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "auth.forbidden", detail)
-    }
-    pub fn not_found(code: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, detail)
-    }
-    pub fn conflict(code: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
-    }
-    pub fn validation(code: &str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+        Self::new(Code::AuthForbidden, detail)
     }
     /// A 422 about one field.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
-        Self::validation("validation.failed", format!("{field}: {message}"))
-            .with_field(field, message)
+        Self::new(Code::ValidationFailed, format!("{field}: {message}")).with_field(field, message)
     }
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         AppError::Internal(cause.to_string())
@@ -92,8 +101,7 @@ impl AppError {
     pub fn database_unavailable(cause: impl std::fmt::Display) -> Self {
         tracing::warn!(error.cause = %cause, "database unavailable");
         Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database.unavailable",
+            Code::DatabaseUnavailable,
             "The database cannot be reached just now; try again in a few seconds \
              (a receipt retried with the same Idempotency-Key is received once).",
         )
@@ -108,16 +116,14 @@ impl AppError {
             ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
                 tracing::warn!(error.cause = %e, "upload refused: storage full");
                 Self::new(
-                    StatusCode::INSUFFICIENT_STORAGE,
-                    "storage.full",
+                    Code::StorageFull,
                     "There is no room left to store the file; nothing was kept.",
                 )
             }
             ErrorKind::ReadOnlyFilesystem => {
                 tracing::warn!(error.cause = %e, "upload refused: storage is read-only");
                 Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage.read_only",
+                    Code::StorageReadOnly,
                     "File storage is read-only just now; nothing was kept. Try again later.",
                 )
                 .with_retry_after(RETRY_AFTER_SECONDS)
@@ -147,44 +153,35 @@ impl AppError {
         self
     }
 
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> Code {
         match self {
-            AppError::Problem(p) => &p.code,
-            AppError::Internal(_) => "internal",
+            AppError::Problem(p) => p.code,
+            AppError::Internal(_) => Code::Internal,
         }
     }
 }
 
-/// Collects per-field validation messages and turns them into one 422.
-#[derive(Default)]
-pub struct FieldErrors(BTreeMap<String, String>);
+pub use crate::domain::rejection::FieldErrors;
 
 impl FieldErrors {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0
-            .entry(field.to_owned())
-            .or_insert_with(|| message.into());
-    }
-    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
-        if !ok {
-            self.add(field, message);
-        }
-    }
+    /// The collected messages as one 422, or nothing.
     pub fn into_result(self) -> AppResult<()> {
-        if self.0.is_empty() {
-            return Ok(());
+        self.into_checked().map_err(AppError::from)
+    }
+}
+
+impl From<Rejection> for AppError {
+    fn from(r: Rejection) -> Self {
+        if r.code == Code::Internal {
+            return AppError::Internal(r.detail);
         }
-        let detail = self
-            .0
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut err = AppError::validation("validation.failed", detail);
+        let mut err = AppError::new(r.code, r.detail);
         if let AppError::Problem(p) = &mut err {
-            p.errors = self.0;
+            p.errors = r.fields;
+            p.extra
+                .extend(r.extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
         }
-        Err(err)
+        err
     }
 }
 
@@ -211,8 +208,7 @@ impl ResponseError for AppError {
             AppError::Internal(cause) => {
                 tracing::error!(error.cause = %cause, "internal error");
                 let p = AppError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    Code::Internal,
                     "The server could not complete the request; it has been logged.",
                 );
                 match p {
@@ -229,7 +225,7 @@ impl ResponseError for AppError {
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
-            diesel::result::Error::NotFound => AppError::not_found("not_found", "No such record."),
+            diesel::result::Error::NotFound => AppError::new(Code::NotFound, "No such record."),
             other if crate::db::is_connection_lost(&other) => {
                 AppError::database_unavailable(format!("database: {other}"))
             }

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use motcua::app::users::{self, CreateUserRequest};
-use motcua::auth::Role;
 use motcua::clock::Clock;
 use motcua::config::Settings;
+use motcua::domain::role::Role;
 use motcua::startup;
 use tracing_subscriber::EnvFilter;
 

@@ -99,7 +99,7 @@ pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartEr
             })?,
         ),
         forms: Arc::new(crate::app::forms::templates().map_err(StartError::Other)?),
-        jobs: Arc::new(crate::jobs::Health::default()),
+        jobs: Arc::new(crate::health::Health::default()),
         lookup_limiter: Arc::new(crate::app::throttle::LookupLimiter::new(
             settings.public.lookup_per_minute,
             settings.public.wrong_keys_per_code,

@@ -15,7 +15,7 @@ use crate::domain::calendar::{
     Calendar, DayKind, SpecialDay, WorkingTimeSettings, parse_calendar_file, validate_special_day,
 };
 use crate::domain::deadline::{self, Duration, Explanation};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 use super::users::Principal;
 
@@ -104,6 +104,8 @@ impl From<CalendarChangeRow> for CalendarChange {
 
 /// The calendar as last loaded, with the database revision it reflects. Each use reads the
 /// revision (one tiny query) and reloads after any change, by this instance or another.
+/// Revisions are random (`db::calendar::bump_revision`), so a calendar cached from inside a
+/// transaction that then rolled back is never taken for a later change's.
 pub struct CalendarCache {
     settings: WorkingTimeSettings,
     loaded: RwLock<Option<(i64, Arc<Calendar>)>>,
@@ -335,7 +337,7 @@ pub fn put_day(
         source: req.source.clone(),
     };
     validate_special_day(&day)
-        .map_err(|e| AppError::validation("calendar.invalid_day", e.to_string()))?;
+        .map_err(|e| AppError::new(Code::CalendarInvalidDay, e.to_string()))?;
     let actor = principal.username.as_str();
     let new = row(&day, actor, now);
     db::write_tx(conn, |conn| {
@@ -365,8 +367,8 @@ pub fn delete_day(
     let actor = principal.username.as_str();
     db::write_tx(conn, |conn| {
         let old = store::find_day(conn, date)?.ok_or_else(|| {
-            AppError::not_found(
-                "calendar.day_not_found",
+            AppError::new(
+                Code::CalendarDayNotFound,
                 format!("{date} is not a special day."),
             )
         })?;

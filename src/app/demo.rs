@@ -8,10 +8,10 @@ use crate::app::dossiers::{self, ActionRequest, CreateDossierRequest, Ctx};
 use crate::app::units::{self, Unit};
 use crate::app::users::{self, CreateUserRequest, Principal};
 use crate::app::{AppState, procedures};
-use crate::auth::Role;
 use crate::db::DbConnection;
 use crate::domain::procedure::ProcedureDefinition;
-use crate::error::{AppError, AppResult};
+use crate::domain::role::Role;
+use crate::error::{AppError, AppResult, Code};
 
 pub const UNITS_JSON: &str = include_str!("../../config/demo/units.json");
 pub const PROCEDURES_JSON: &str = include_str!("../../config/demo/procedures.json");
@@ -29,7 +29,7 @@ pub const DEMO_USERS: &[(&str, Role, Option<&str>, &str)] = &[
 
 pub fn parse_procedures(text: &str) -> AppResult<Vec<ProcedureDefinition>> {
     serde_json::from_str(text)
-        .map_err(|e| AppError::validation("procedure.bad_file", format!("procedures file: {e}")))
+        .map_err(|e| AppError::new(Code::ProcedureBadFile, format!("procedures file: {e}")))
 }
 
 /// Loads or updates procedures; answers how many were created or changed.
@@ -44,7 +44,7 @@ pub fn import_procedures(
     let mut changed = 0;
     for def in defs {
         if procedures::upsert(conn, actor, def, day, now)
-            .map_err(|e| AppError::validation("procedure.invalid", format!("{}: {e}", def.code)))?
+            .map_err(|e| AppError::new(Code::ProcedureInvalid, format!("{}: {e}", def.code)))?
             .is_some()
         {
             changed += 1;
@@ -74,7 +74,7 @@ pub fn load(conn: &mut DbConnection, state: &AppState) -> AppResult<String> {
     for u in &unit_list {
         match units::create_unit(conn, u, now) {
             Ok(_) => {}
-            Err(e) if e.code() == "unit.exists" => {}
+            Err(e) if e.code() == Code::UnitExists => {}
             Err(e) => return Err(e),
         }
     }
@@ -90,7 +90,7 @@ pub fn load(conn: &mut DbConnection, state: &AppState) -> AppResult<String> {
         };
         match users::create_user(conn, &req, now) {
             Ok(_) => {}
-            Err(e) if e.code() == "user.exists" => {}
+            Err(e) if e.code() == Code::UserExists => {}
             Err(e) => return Err(e),
         }
     }
@@ -235,7 +235,7 @@ pub fn generate_dossiers(
     let mut versions = Vec::new();
     for d in &defs {
         let p = procedures::get(conn, &d.code)
-            .map_err(|_| AppError::validation("demo.no_procedures", "run `motcua demo` first"))?;
+            .map_err(|_| AppError::new(Code::DemoNoProcedures, "run `motcua demo` first"))?;
         versions.push(p);
     }
     let start = tz

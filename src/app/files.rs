@@ -6,11 +6,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::files::{self as store, ComponentFileRow, FileRow};
-use crate::db::{self, DbConnection, dossiers, from_db_time, to_db_time};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::db::{self, DbConnection, from_db_time, to_db_time};
+use crate::domain::dossier::{DossierRecord, digitisation};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 use crate::storage::Stored;
 
-use super::dossiers::{Component, Ctx, visible_dossier};
+use super::context::{Ctx, visible_dossier};
 
 /// What the person digitising records about the document (all optional).
 #[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
@@ -89,43 +90,33 @@ pub struct DossierFiles {
 /// Recomputes and stores the dossier's digitisation and reuse flags.
 pub(crate) fn refresh_status(
     conn: &mut DbConnection,
-    row: &dossiers::DossierRow,
+    d: &DossierRecord,
 ) -> AppResult<DossierFiles> {
-    let components: Vec<Component> =
-        serde_json::from_str(&row.components).map_err(AppError::internal)?;
-    let files: Vec<AttachedFile> = store::list_for_dossier(conn, &row.id)?
-        .into_iter()
-        .map(|(c, f)| AttachedFile::new(c, f))
-        .collect();
-    let missing: Vec<String> = components
-        .iter()
-        .filter(|c| c.must_digitise && !files.iter().any(|f| f.item_code == c.item_code))
-        .map(|c| c.item_code.clone())
-        .collect();
-    let must = components.iter().any(|c| c.must_digitise);
-    let digitised = if must {
-        missing.is_empty()
-    } else {
-        !files.is_empty()
-    };
+    let files = attached(conn, d)?;
+    let status = digitisation::status(&d.components, files.iter().map(|f| f.item_code.as_str()));
     let reused = files.iter().any(|f| f.reused_from.is_some());
-    store::set_digitisation(conn, &row.id, digitised, reused)?;
+    store::set_digitisation(conn, &d.id, status.digitised, reused)?;
     Ok(DossierFiles {
-        digitised,
-        missing,
+        digitised: status.digitised,
+        missing: status.missing,
         files,
     })
 }
 
-fn component_of(row: &dossiers::DossierRow, item_code: &str) -> AppResult<()> {
-    let components: Vec<Component> =
-        serde_json::from_str(&row.components).map_err(AppError::internal)?;
-    if components.iter().any(|c| c.item_code == item_code) {
+fn attached(conn: &mut DbConnection, d: &DossierRecord) -> AppResult<Vec<AttachedFile>> {
+    Ok(store::list_for_dossier(conn, &d.id)?
+        .into_iter()
+        .map(|(c, f)| AttachedFile::new(c, f))
+        .collect())
+}
+
+fn component_of(d: &DossierRecord, item_code: &str) -> AppResult<()> {
+    if d.components.iter().any(|c| c.item_code == item_code) {
         Ok(())
     } else {
-        Err(AppError::not_found(
-            "component.not_found",
-            format!("Dossier {} has no component {item_code:?}.", row.code),
+        Err(AppError::new(
+            Code::ComponentNotFound,
+            format!("Dossier {} has no component {item_code:?}.", d.code),
         ))
     }
 }
@@ -152,8 +143,8 @@ pub fn check_upload(
 }
 
 fn already_attached() -> AppError {
-    AppError::conflict(
-        "file.exists",
+    AppError::new(
+        Code::FileExists,
         "This file is already attached to the component.",
     )
 }
@@ -215,7 +206,7 @@ pub fn attach(
 }
 
 fn link(
-    row: &dossiers::DossierRow,
+    row: &DossierRecord,
     item: &str,
     sha: &str,
     meta: &FileMetadata,
@@ -258,16 +249,16 @@ pub fn reuse(
         let row = visible_dossier(conn, ctx, dossier_code)?;
         component_of(&row, item_code)?;
         let id_number = row.applicant_id_number.clone().ok_or_else(|| {
-            AppError::validation(
-                "reuse.no_identity",
+            AppError::new(
+                Code::ReuseNoIdentity,
                 "The applicant has no identity number to match.",
             )
         })?;
         let from = store::owned_by_applicant(conn, &req.sha256, &id_number)?
             .filter(|c| *c != row.code)
             .ok_or_else(|| {
-                AppError::not_found(
-                    "reuse.not_found",
+                AppError::new(
+                    Code::ReuseNotFound,
                     "No earlier dossier of this applicant has that file.",
                 )
             })?;
@@ -284,21 +275,13 @@ pub fn reuse(
 }
 
 pub fn list(conn: &mut DbConnection, ctx: &Ctx, dossier_code: &str) -> AppResult<DossierFiles> {
-    let row = visible_dossier(conn, ctx, dossier_code)?;
-    let components: Vec<Component> =
-        serde_json::from_str(&row.components).map_err(AppError::internal)?;
-    let files: Vec<AttachedFile> = store::list_for_dossier(conn, &row.id)?
-        .into_iter()
-        .map(|(c, f)| AttachedFile::new(c, f))
-        .collect();
-    let missing: Vec<String> = components
-        .iter()
-        .filter(|c| c.must_digitise && !files.iter().any(|f| f.item_code == c.item_code))
-        .map(|c| c.item_code.clone())
-        .collect();
+    let d = visible_dossier(conn, ctx, dossier_code)?;
+    let files = attached(conn, &d)?;
+    let status = digitisation::status(&d.components, files.iter().map(|f| f.item_code.as_str()));
+    // The stored flag, as the dossier view shows it.
     Ok(DossierFiles {
-        digitised: row.digitised,
-        missing,
+        digitised: d.digitised,
+        missing: status.missing,
         files,
     })
 }
@@ -313,7 +296,6 @@ pub fn find(
 ) -> AppResult<FileRow> {
     let row = visible_dossier(conn, ctx, dossier_code)?;
     store::find_component_file(conn, &row.id, item_code, sha)?
-        .ok_or_else(|| AppError::not_found("file.not_found", "No such file on this component."))?;
-    store::find_file(conn, sha)?
-        .ok_or_else(|| AppError::not_found("file.not_found", "No such file."))
+        .ok_or_else(|| AppError::new(Code::FileNotFound, "No such file on this component."))?;
+    store::find_file(conn, sha)?.ok_or_else(|| AppError::new(Code::FileNotFound, "No such file."))
 }

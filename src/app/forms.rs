@@ -6,9 +6,10 @@ use minijinja::Environment;
 use serde_json::{Value, json};
 
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult};
+use crate::domain::code::lookup_key_matches;
+use crate::error::{AppError, AppResult, Code};
 
-use super::dossiers::{self, Ctx, HistoryRow, lookup_key_matches, visible_dossier};
+use super::dossiers::{self, Ctx, HistoryRow, visible_dossier};
 
 const TEMPLATES: [(&str, &str); 6] = [
     (
@@ -100,17 +101,18 @@ pub fn render(
 ) -> AppResult<String> {
     let template = match number {
         "01" | "02" | "03" | "04" | "05" => format!("{number}.html"),
-        _ => return Err(AppError::not_found("form.not_found", "Forms are 01 to 05.")),
+        _ => return Err(AppError::new(Code::FormNotFound, "Forms are 01 to 05.")),
     };
+    // The dossier is read once; the view, the history and the procedure follow from it.
     let row = visible_dossier(conn, ctx, code)?;
-    let d = dossiers::get(conn, ctx, code)?;
-    let history = dossiers::history(conn, ctx, code)?;
     let procedure = crate::db::procedures::find_by_id(conn, &row.procedure_id)?
         .ok_or_else(|| AppError::internal("procedure"))?;
-    let def: crate::domain::procedure::ProcedureDefinition =
-        serde_json::from_str(&procedure.definition).map_err(AppError::internal)?;
+    let procedure = super::procedures::Procedure::from_row(procedure)?;
+    let d = dossiers::view(ctx.cal, &row, &procedure, ctx.principal.role, ctx.now)?;
+    let history = dossiers::history_of(conn, ctx.tz(), &row)?;
+    let def = &procedure.definition;
     let key = lookup_key
-        .filter(|k| lookup_key_matches(&row, k))
+        .filter(|k| lookup_key_matches(&row.code, &row.lookup_key_hash, k))
         .map(crate::domain::code::normalise_lookup_key);
     let settings = &ctx.state.settings;
     let local_now = ctx.now.with_timezone(&ctx.cal.settings().timezone());
@@ -139,8 +141,8 @@ pub fn render(
         "02" => {
             let ev =
                 last(&history, &["request_supplement", "ask_completion"]).ok_or_else(|| {
-                    AppError::conflict(
-                        "form.not_applicable",
+                    AppError::new(
+                        Code::FormNotApplicable,
                         "No supplement or completion was requested.",
                     )
                 })?;
@@ -167,17 +169,18 @@ pub fn render(
         }
         "03" => {
             let ev = last(&history, &["refuse", "reject"]).ok_or_else(|| {
-                AppError::conflict(
-                    "form.not_applicable",
+                AppError::new(
+                    Code::FormNotApplicable,
                     "The dossier was neither refused nor rejected.",
                 )
             })?;
             json!({"reasons": reasons(Some(ev)), "event_at": when(Some(ev.at)), "actor": ev.actor, "action": ev.action})
         }
         "04" => {
-            let apology = d.apology.as_ref().ok_or_else(|| {
-                AppError::conflict("form.not_applicable", "No apology was issued.")
-            })?;
+            let apology = d
+                .apology
+                .as_ref()
+                .ok_or_else(|| AppError::new(Code::FormNotApplicable, "No apology was issued."))?;
             let tz = ctx.cal.settings().timezone();
             json!({"reason": apology.reason, "new_due_at": when(Some(apology.new_due_at.with_timezone(&tz).fixed_offset())),
                    "due_at": when(d.due_at), "actor": apology.by})

@@ -1,6 +1,7 @@
 //! Use cases: one function per action, each one transaction. Handlers call these.
 
 pub mod calendar;
+pub mod context;
 pub mod demo;
 pub mod dossiers;
 pub mod files;
@@ -32,7 +33,7 @@ pub struct AppState {
     pub templates: Arc<crate::notify::Templates>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// This instance's background jobs, as `/readyz` reports them.
-    pub jobs: Arc<crate::jobs::Health>,
+    pub jobs: Arc<crate::health::Health>,
     /// `public.lookup_per_minute` per client address, and the per-code wrong-key lock.
     pub lookup_limiter: Arc<throttle::LookupLimiter>,
     /// The login throttle and the password hashing it guards.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::outbox::{self, OutboxRow};
+use crate::db::outbox::{self, OutboxRow, OutboxStatus};
 use crate::db::{DbConnection, from_db_time};
 use crate::error::{AppResult, FieldErrors};
 
@@ -34,7 +34,7 @@ impl From<OutboxRow> for Notification {
             dossier: r.dossier_code,
             to: r.recipient,
             subject: r.subject,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             attempts: r.attempts,
             last_error: r.last_error,
             next_attempt_at: from_db_time(r.next_attempt_at),
@@ -62,18 +62,18 @@ pub struct NotificationQuery {
 pub fn list(conn: &mut DbConnection, q: &NotificationQuery) -> AppResult<Page<Notification>> {
     let page = PageRequest::new(q.page, q.per_page)?;
     let mut errors = FieldErrors::default();
-    if let Some(s) = &q.status {
-        errors.check(
-            matches!(s.as_str(), "pending" | "sending" | "sent" | "failed"),
-            "status",
-            "must be pending, sending, sent or failed",
-        );
-    }
+    let status = match q.status.as_deref().map(str::parse::<OutboxStatus>) {
+        Some(Err(_)) => {
+            errors.add("status", "must be pending, sending, sent or failed");
+            None
+        }
+        other => other.and_then(Result::ok),
+    };
     errors.into_result()?;
     let (rows, total) = outbox::list(
         conn,
         q.dossier.as_deref(),
-        q.status.as_deref(),
+        status,
         page.offset(),
         page.per_page,
     )?;

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::db::procedures::{self as store, ProcedureRow};
 use crate::db::{self, DbConnection, from_db_time, to_db_time, units};
 use crate::domain::procedure::ProcedureDefinition;
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 use super::{Page, PageRequest};
 
@@ -93,8 +93,8 @@ pub fn create(
     db::write_tx(conn, |conn| {
         validate(conn, def, day_length)?;
         if store::find_current(conn, &def.code)?.is_some() {
-            return Err(AppError::conflict(
-                "procedure.exists",
+            return Err(AppError::new(
+                Code::ProcedureExists,
                 format!(
                     "Procedure {} exists; PUT /api/v1/procedures/{} makes a new version.",
                     def.code, def.code
@@ -123,7 +123,7 @@ pub fn update(
     db::write_tx(conn, |conn| {
         validate(conn, def, day_length)?;
         let current = store::find_current(conn, code)?.ok_or_else(|| {
-            AppError::not_found("procedure.not_found", format!("No procedure {code}."))
+            AppError::new(Code::ProcedureNotFound, format!("No procedure {code}."))
         })?;
         store::retire(conn, &current.id)?;
         insert_version(conn, def, current.version + 1, actor, now)
@@ -146,9 +146,8 @@ pub fn upsert(
 }
 
 pub fn get(conn: &mut DbConnection, code: &str) -> AppResult<Procedure> {
-    let row = store::find_current(conn, code)?.ok_or_else(|| {
-        AppError::not_found("procedure.not_found", format!("No procedure {code}."))
-    })?;
+    let row = store::find_current(conn, code)?
+        .ok_or_else(|| AppError::new(Code::ProcedureNotFound, format!("No procedure {code}.")))?;
     Procedure::from_row(row)
 }
 

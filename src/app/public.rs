@@ -6,11 +6,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::dossiers::{self as store};
-use crate::db::{DbConnection, from_db_time, procedures};
+use crate::db::{DbConnection, procedures};
+use crate::domain::code::{hash_lookup_key, lookup_key_matches};
 use crate::domain::state::State;
-use crate::error::{AppError, AppResult};
-
-use super::dossiers::lookup_key_matches;
+use crate::error::{AppError, AppResult, Code};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProcedureName {
@@ -45,31 +44,27 @@ pub fn mask_name(name: &str) -> String {
 }
 
 fn not_found() -> AppError {
-    AppError::not_found("lookup.not_found", "No dossier with this code and key.")
+    AppError::new(Code::LookupNotFound, "No dossier with this code and key.")
 }
 
 pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResult<PublicStatus> {
     let row = store::find_by_code(conn, code.trim())?;
     // An unknown code costs the same hash as a wrong key, so timing does not tell them apart.
     let matches = match &row {
-        Some(r) => lookup_key_matches(r, key),
+        Some(r) => lookup_key_matches(&r.code, &r.lookup_key_hash, key),
         None => {
-            let _ = super::dossiers::hash_lookup_key(code, key);
+            let _ = hash_lookup_key(code, key);
             false
         }
     };
     let Some(row) = row.filter(|_| matches) else {
         return Err(not_found());
     };
-    let state: State = row
-        .state
-        .parse()
-        .map_err(|e| AppError::internal(format!("{e}")))?;
+    let state: State = row.state;
     let procedure = procedures::find_by_id(conn, &row.procedure_id)?
         .ok_or_else(|| AppError::internal("procedure version"))?;
-    let local = |t: Option<chrono::NaiveDateTime>| {
-        t.map(|t| from_db_time(t).with_timezone(&tz).fixed_offset())
-    };
+    let local =
+        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.with_timezone(&tz).fixed_offset());
     Ok(PublicStatus {
         code: row.code.clone(),
         procedure: ProcedureName {
@@ -79,7 +74,7 @@ pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResu
         state,
         status_label: state.label_vi(),
         received_at: local(row.received_at),
-        due_at_current: local(row.due_at_current),
+        due_at_current: local(row.clock.due_at_current),
         resolved_at: local(row.resolved_at),
         delivered_at: local(row.delivered_at),
         applicant_masked: mask_name(&row.applicant_name),

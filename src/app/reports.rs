@@ -265,7 +265,7 @@ pub fn queue(
         overdue: due.overdue,
         by_state: store::by_state(conn, unit)?
             .into_iter()
-            .map(|s| (s.state, s.n))
+            .map(|s| (s.state.as_str().to_owned(), s.n))
             .collect(),
     })
 }

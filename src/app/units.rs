@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::db::units::UnitRow;
 use crate::db::{self, DbConnection, to_db_time, units};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Unit {
@@ -51,7 +51,7 @@ pub fn create_unit(conn: &mut DbConnection, req: &Unit, now: DateTime<Utc>) -> A
     );
     if let Some(e) = &req.email {
         errors.check(
-            super::users::valid_email(e),
+            crate::domain::email::valid_email(e),
             "email",
             "is not an email address",
         );
@@ -66,8 +66,8 @@ pub fn create_unit(conn: &mut DbConnection, req: &Unit, now: DateTime<Utc>) -> A
     db::write_tx(conn, |conn| {
         units::insert_unit(conn, &row).map_err(|e| {
             if db::is_unique_violation(&e) {
-                AppError::conflict(
-                    "unit.exists",
+                AppError::new(
+                    Code::UnitExists,
                     format!("Unit {:?} already exists.", row.code),
                 )
             } else {

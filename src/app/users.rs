@@ -7,10 +7,12 @@ use utoipa::ToSchema;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use crate::auth::{self, MIN_PASSWORD_LEN, Role};
+use crate::auth::{self, MIN_PASSWORD_LEN};
 use crate::db::users::{UserChanges, UserRow};
 use crate::db::{self, DbConnection, from_db_time, to_db_time, units, users};
-use crate::error::{AppError, AppResult, FieldErrors};
+use crate::domain::email::valid_email;
+use crate::domain::role::Role;
+use crate::error::{AppError, AppResult, Code, FieldErrors};
 
 use super::throttle::{self, Throttled};
 use super::{AppState, Page, PageRequest};
@@ -129,14 +131,6 @@ fn valid_username(u: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
 }
 
-pub fn valid_email(e: &str) -> bool {
-    let mut parts = e.split('@');
-    matches!((parts.next(), parts.next(), parts.next()), (Some(l), Some(d), None)
-        if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
-        && !e.chars().any(char::is_whitespace)
-        && e.len() <= 254
-}
-
 fn check_password(errors: &mut FieldErrors, field: &str, password: &str) {
     errors.check(
         password.chars().count() >= MIN_PASSWORD_LEN,
@@ -221,8 +215,7 @@ pub async fn login(
 
 fn throttled(wait: std::time::Duration) -> AppError {
     AppError::new(
-        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        "auth.throttled",
+        Code::AuthThrottled,
         "Too many failed attempts; wait before trying again.",
     )
     .with_retry_after(throttle::retry_after(wait))
@@ -245,13 +238,13 @@ pub fn authenticate(conn: &mut DbConnection, claims: &auth::Claims) -> AppResult
 
 pub fn get_user(conn: &mut DbConnection, username: &str) -> AppResult<User> {
     let row = users::find_user_by_username(conn, &normalise_username(username))?
-        .ok_or_else(|| AppError::not_found("user.not_found", format!("No user {username:?}.")))?;
+        .ok_or_else(|| AppError::new(Code::UserNotFound, format!("No user {username:?}.")))?;
     User::from_row(row)
 }
 
 pub fn get_user_by_id(conn: &mut DbConnection, id: &str) -> AppResult<User> {
     let row = users::find_user_by_id(conn, id)?
-        .ok_or_else(|| AppError::not_found("user.not_found", "No such user."))?;
+        .ok_or_else(|| AppError::new(Code::UserNotFound, "No such user."))?;
     User::from_row(row)
 }
 
@@ -288,7 +281,7 @@ pub async fn change_password(
         throttle.fail(&principal.username, client, Instant::now());
         tracing::warn!(audit = "password_change", user.name = %principal.username, client.ip = %client, result = "failed", "password change: wrong current password");
         return Err(
-            AppError::validation("auth.wrong_password", "The current password is wrong.")
+            AppError::new(Code::AuthWrongPassword, "The current password is wrong.")
                 .with_field("current_password", "is wrong"),
         );
     }
@@ -302,8 +295,8 @@ pub async fn change_password(
                 if now_row.password_hash != row.password_hash
                     || now_row.token_version != row.token_version
                 {
-                    return Err(AppError::conflict(
-                        "auth.changed_meanwhile",
+                    return Err(AppError::new(
+                        Code::AuthChangedMeanwhile,
                         "The account changed during the request; try again.",
                     ));
                 }
@@ -402,7 +395,10 @@ pub fn create_user_with_hash(
         };
         users::insert_user(conn, &row).map_err(|e| {
             if db::is_unique_violation(&e) {
-                AppError::conflict("user.exists", format!("User {username:?} already exists."))
+                AppError::new(
+                    Code::UserExists,
+                    format!("User {username:?} already exists."),
+                )
             } else {
                 e.into()
             }
@@ -431,9 +427,8 @@ pub fn update_user(
         errors.check(n.chars().count() <= 200, "full_name", "is too long");
     }
     db::write_tx(conn, |conn| {
-        let row = users::find_user_by_username(conn, &normalise_username(username))?.ok_or_else(
-            || AppError::not_found("user.not_found", format!("No user {username:?}.")),
-        )?;
+        let row = users::find_user_by_username(conn, &normalise_username(username))?
+            .ok_or_else(|| AppError::new(Code::UserNotFound, format!("No user {username:?}.")))?;
         let current_role: Role = row.role.parse().map_err(AppError::internal)?;
         let role = req.role.unwrap_or(current_role);
         let unit = match &req.unit_code {
@@ -449,8 +444,8 @@ pub fn update_user(
         if current_role == Role::Admin && row.active && !stays_admin {
             users::lock_admins(conn)?;
             if users::count_active_admins(conn)? <= 1 {
-                return Err(AppError::conflict(
-                    "user.last_admin",
+                return Err(AppError::new(
+                    Code::UserLastAdmin,
                     "This is the last active admin: make another admin first.",
                 ));
             }

@@ -117,9 +117,15 @@ pub fn revision(conn: &mut DbConnection) -> QueryResult<i64> {
         .first(conn)
 }
 
+/// Marks the calendar changed. The new revision is random, not the old one plus one: the
+/// cache may be filled from inside the changing transaction, and if that transaction rolls
+/// back, a counter would hand the same number to the next change, whose readers would then
+/// take the rolled-back calendar for theirs.
 pub fn bump_revision(conn: &mut DbConnection) -> QueryResult<()> {
+    let (high, _) = uuid::Uuid::new_v4().as_u64_pair();
+    let fresh = i64::from_ne_bytes(high.to_ne_bytes());
     diesel::update(calendar_revision::table)
-        .set(calendar_revision::revision.eq(calendar_revision::revision + 1))
+        .set(calendar_revision::revision.eq(fresh))
         .execute(conn)
         .map(|_| ())
 }

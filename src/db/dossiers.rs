@@ -5,12 +5,15 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Integer, Text};
 
-use super::DbConnection;
 use super::schema::{dossier_events, dossier_units, dossiers, idempotency_keys};
+use super::{DbConnection, bad_value, from_db_time, parse_stored, to_db_time};
+use crate::domain::dossier::{Channel, DossierRecord, DueClock};
+use crate::domain::state::State;
 
+/// The stored shape of a dossier; it leaves this module only as a [`DossierRecord`].
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = dossiers, treat_none_as_null = true)]
-pub struct DossierRow {
+struct DossierRow {
     pub id: String,
     pub code: String,
     pub procedure_id: String,
@@ -66,6 +69,159 @@ pub struct DossierRow {
     pub updated_at: NaiveDateTime,
 }
 
+fn times(t: Option<NaiveDateTime>) -> Option<chrono::DateTime<chrono::Utc>> {
+    t.map(from_db_time)
+}
+
+fn db_times(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<NaiveDateTime> {
+    t.map(to_db_time)
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> QueryResult<T> {
+    serde_json::from_str(text).map_err(|e| bad_value(format!("dossiers.{what}: {e}")))
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> QueryResult<String> {
+    serde_json::to_string(v).map_err(|e| diesel::result::Error::SerializationError(e.into()))
+}
+
+impl DossierRow {
+    /// The typed dossier; a stored value the code does not know is an error.
+    fn into_record(self) -> QueryResult<DossierRecord> {
+        Ok(DossierRecord {
+            state: parse_stored("dossiers.state", &self.state)?,
+            outcome: self
+                .outcome
+                .as_deref()
+                .map(|o| parse_stored("dossiers.outcome", o))
+                .transpose()?,
+            channel: parse_stored("dossiers.channel", &self.channel)?,
+            components: json("components", &self.components)?,
+            clock: DueClock {
+                started_at: times(self.clock_started_at),
+                paused_at: times(self.paused_at),
+                paused_seconds: self.paused_seconds,
+                due_at: times(self.due_at),
+                due_at_current: times(self.due_at_current),
+                step_due_at: times(self.step_due_at),
+            },
+            state_before_withdrawal: self
+                .state_before_withdrawal
+                .as_deref()
+                .map(|s| parse_stored::<State>("dossiers.state_before_withdrawal", s))
+                .transpose()?,
+            apology: self
+                .apology
+                .as_deref()
+                .map(|a| json("apology", a))
+                .transpose()?,
+            timeliness: self
+                .timeliness
+                .as_deref()
+                .map(|t| parse_stored("dossiers.timeliness", t))
+                .transpose()?,
+            submitted_at: times(self.submitted_at),
+            received_at: times(self.received_at),
+            step_started_at: times(self.step_started_at),
+            resolved_at: times(self.resolved_at),
+            finished_at: times(self.finished_at),
+            delivered_at: times(self.delivered_at),
+            last_event_at: from_db_time(self.last_event_at),
+            created_at: from_db_time(self.created_at),
+            updated_at: from_db_time(self.updated_at),
+            id: self.id,
+            code: self.code,
+            procedure_id: self.procedure_id,
+            procedure_code: self.procedure_code,
+            field: self.field,
+            unit_code: self.unit_code,
+            rule_regime: self.rule_regime,
+            applicant: self.applicant,
+            applicant_name: self.applicant_name,
+            applicant_id_number: self.applicant_id_number,
+            search_text: self.search_text,
+            note: self.note,
+            lookup_key_hash: self.lookup_key_hash,
+            current_step: self.current_step,
+            current_unit: self.current_unit,
+            supplement_count: self.supplement_count,
+            completion_asked: self.completion_asked,
+            supplement_wait_seconds: self.supplement_wait_seconds,
+            late_apology: self.late_apology,
+            working_seconds: self.working_seconds,
+            digitised: self.digitised,
+            reused: self.reused,
+            result_reference: self.result_reference,
+            electronic_result: self.electronic_result,
+            paid_online: self.paid_online,
+            delivery_method: self.delivery_method,
+            satisfaction: self.satisfaction,
+            received_day: self.received_day,
+            finished_day: self.finished_day,
+            due_day: self.due_day,
+            version: self.version,
+        })
+    }
+
+    fn from_record(d: &DossierRecord) -> QueryResult<Self> {
+        Ok(DossierRow {
+            id: d.id.clone(),
+            code: d.code.clone(),
+            procedure_id: d.procedure_id.clone(),
+            procedure_code: d.procedure_code.clone(),
+            field: d.field.clone(),
+            unit_code: d.unit_code.clone(),
+            state: d.state.as_str().to_owned(),
+            outcome: d.outcome.map(|o| o.as_str().to_owned()),
+            channel: d.channel.as_str().to_owned(),
+            rule_regime: d.rule_regime.clone(),
+            applicant: d.applicant.clone(),
+            applicant_name: d.applicant_name.clone(),
+            applicant_id_number: d.applicant_id_number.clone(),
+            search_text: d.search_text.clone(),
+            components: json_text(&d.components)?,
+            note: d.note.clone(),
+            lookup_key_hash: d.lookup_key_hash.clone(),
+            submitted_at: db_times(d.submitted_at),
+            received_at: db_times(d.received_at),
+            clock_started_at: db_times(d.clock.started_at),
+            paused_seconds: d.clock.paused_seconds,
+            paused_at: db_times(d.clock.paused_at),
+            due_at: db_times(d.clock.due_at),
+            due_at_current: db_times(d.clock.due_at_current),
+            current_step: d.current_step,
+            current_unit: d.current_unit.clone(),
+            step_started_at: db_times(d.step_started_at),
+            step_due_at: db_times(d.clock.step_due_at),
+            supplement_count: d.supplement_count,
+            completion_asked: d.completion_asked,
+            state_before_withdrawal: d.state_before_withdrawal.map(|s| s.as_str().to_owned()),
+            supplement_wait_seconds: d.supplement_wait_seconds,
+            apology: d.apology.as_ref().map(json_text).transpose()?,
+            late_apology: d.late_apology,
+            resolved_at: db_times(d.resolved_at),
+            finished_at: db_times(d.finished_at),
+            timeliness: d.timeliness.map(|t| t.as_str().to_owned()),
+            working_seconds: d.working_seconds,
+            digitised: d.digitised,
+            reused: d.reused,
+            result_reference: d.result_reference.clone(),
+            electronic_result: d.electronic_result,
+            paid_online: d.paid_online,
+            delivered_at: db_times(d.delivered_at),
+            delivery_method: d.delivery_method.clone(),
+            satisfaction: d.satisfaction,
+            received_day: d.received_day,
+            finished_day: d.finished_day,
+            due_day: d.due_day,
+            version: d.version,
+            last_event_at: to_db_time(d.last_event_at),
+            created_at: to_db_time(d.created_at),
+            updated_at: to_db_time(d.updated_at),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = dossier_events)]
 pub struct EventRow {
@@ -90,17 +246,19 @@ pub struct EventRow {
     pub due_at: Option<NaiveDateTime>,
 }
 
-pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<DossierRow>> {
+pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<DossierRecord>> {
     dossiers::table
         .filter(dossiers::code.eq(code))
         .select(DossierRow::as_select())
         .first(conn)
-        .optional()
+        .optional()?
+        .map(DossierRow::into_record)
+        .transpose()
 }
 
-pub fn insert(conn: &mut DbConnection, row: &DossierRow) -> QueryResult<()> {
+pub fn insert(conn: &mut DbConnection, d: &DossierRecord) -> QueryResult<()> {
     diesel::insert_into(dossiers::table)
-        .values(row)
+        .values(DossierRow::from_record(d)?)
         .execute(conn)
         .map(|_| ())
 }
@@ -109,15 +267,15 @@ pub fn insert(conn: &mut DbConnection, row: &DossierRow) -> QueryResult<()> {
 /// answers whether it did. Concurrent writers: exactly one wins on either backend.
 pub fn update_if_version(
     conn: &mut DbConnection,
-    row: &DossierRow,
+    d: &DossierRecord,
     read_version: i32,
 ) -> QueryResult<bool> {
     let n = diesel::update(
         dossiers::table
-            .filter(dossiers::id.eq(&row.id))
+            .filter(dossiers::id.eq(&d.id))
             .filter(dossiers::version.eq(read_version)),
     )
-    .set(row)
+    .set(DossierRow::from_record(d)?)
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -220,10 +378,10 @@ pub fn insert_idempotency(conn: &mut DbConnection, row: &IdempotencyRow) -> Quer
 /// Filters of the dossier list (queues).
 #[derive(Debug, Clone, Default)]
 pub struct DossierFilter {
-    pub states: Vec<String>,
+    pub states: Vec<State>,
     pub procedure_code: Option<String>,
     pub unit_code: Option<String>,
-    pub channel: Option<String>,
+    pub channel: Option<Channel>,
     /// Running dossiers whose due time is before this instant.
     pub due_before: Option<NaiveDateTime>,
     /// Running dossiers due in [from, to].
@@ -235,18 +393,35 @@ pub struct DossierFilter {
     pub visible_to_unit: Option<String>,
 }
 
-pub const RUNNING_STATES: [&str; 3] = ["received", "processing", "awaiting_payment"];
+/// The stored names of the states whose deadline clock runs.
+pub fn running_states() -> Vec<&'static str> {
+    State::ALL
+        .into_iter()
+        .filter(|s| s.clock_running())
+        .map(State::as_str)
+        .collect()
+}
+
+/// The stored names of the states counted as open (received, not finished).
+pub fn open_states() -> Vec<&'static str> {
+    State::ALL
+        .into_iter()
+        .filter(|s| s.is_open())
+        .map(State::as_str)
+        .collect()
+}
 
 pub fn list(
     conn: &mut DbConnection,
     f: &DossierFilter,
     offset: i64,
     limit: i64,
-) -> QueryResult<(Vec<DossierRow>, i64)> {
+) -> QueryResult<(Vec<DossierRecord>, i64)> {
     let build = || {
         let mut q = dossiers::table.into_boxed();
         if !f.states.is_empty() {
-            q = q.filter(dossiers::state.eq_any(f.states.clone()));
+            let names: Vec<&str> = f.states.iter().map(|s| s.as_str()).collect();
+            q = q.filter(dossiers::state.eq_any(names));
         }
         if let Some(p) = &f.procedure_code {
             q = q.filter(dossiers::procedure_code.eq(p.clone()));
@@ -255,16 +430,16 @@ pub fn list(
             q = q.filter(dossiers::current_unit.eq(u.clone()));
         }
         if let Some(c) = &f.channel {
-            q = q.filter(dossiers::channel.eq(c.clone()));
+            q = q.filter(dossiers::channel.eq(c.as_str()));
         }
         if let Some(t) = f.due_before {
             q = q
-                .filter(dossiers::state.eq_any(RUNNING_STATES))
+                .filter(dossiers::state.eq_any(running_states()))
                 .filter(dossiers::due_at.lt(t));
         }
         if let Some((a, b)) = f.due_between {
             q = q
-                .filter(dossiers::state.eq_any(RUNNING_STATES))
+                .filter(dossiers::state.eq_any(running_states()))
                 .filter(dossiers::due_at.ge(a))
                 .filter(dossiers::due_at.le(b));
         }
@@ -301,22 +476,23 @@ pub fn list(
         .select(DossierRow::as_select())
         .load(conn)?;
     let total = build().count().get_result(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(DossierRow::into_record)
+        .collect::<QueryResult<_>>()?;
     Ok((rows, total))
 }
 
 /// Open dossiers whose clock may depend on the calendar (for recomputation after a change).
-pub fn list_open_with_clock(conn: &mut DbConnection) -> QueryResult<Vec<DossierRow>> {
+pub fn list_open_with_clock(conn: &mut DbConnection) -> QueryResult<Vec<DossierRecord>> {
     dossiers::table
-        .filter(dossiers::state.eq_any([
-            "received",
-            "processing",
-            "supplement_requested",
-            "awaiting_payment",
-            "withdrawal_requested",
-        ]))
+        .filter(dossiers::state.eq_any(open_states()))
         .filter(dossiers::clock_started_at.is_not_null())
         .select(DossierRow::as_select())
-        .load(conn)
+        .load(conn)?
+        .into_iter()
+        .map(DossierRow::into_record)
+        .collect()
 }
 
 /// Whether a dossier of this applicant (tax or identity number) exists.

@@ -274,9 +274,7 @@ where
 /// Times are stored as UTC `TIMESTAMP` truncated to microseconds, so that both backends
 /// hold (and compare) the same value.
 pub fn to_db_time(t: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
-    use chrono::{DurationRound, TimeDelta};
-    let t = t.naive_utc();
-    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+    crate::domain::truncate_to_micros(t).naive_utc()
 }
 
 pub fn from_db_time(t: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
@@ -294,6 +292,31 @@ pub fn is_connection_lost(e: &diesel::result::Error) -> bool {
         Error::RollbackErrorOnCommit { commit_error, .. } => is_connection_lost(commit_error),
         _ => false,
     }
+}
+
+/// A stored value the code does not know: an error where the row leaves `db/`, never a default.
+pub(crate) fn bad_value(what: impl std::fmt::Display) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(what.to_string().into())
+}
+
+/// Parses a stored enum value (`State`, `Channel`, …) or fails with [`bad_value`].
+pub(crate) fn parse_stored<T>(column: &str, value: &str) -> diesel::QueryResult<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .parse()
+        .map_err(|e| bad_value(format!("{column}: {e}")))
+}
+
+/// `'a', 'b'` for an SQL `IN (…)` list of stored names (names are the code's own constants).
+pub(crate) fn sql_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether a diesel error is a unique-constraint violation (same kind on both backends).

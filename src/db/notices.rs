@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text, Timestamp};
 
 use super::DbConnection;
-use super::dossiers::RUNNING_STATES;
+use super::dossiers::running_states;
 use super::schema::{dossier_notices, dossiers};
 
 /// The kinds of notice the watcher raises (the outbox event of the same name).
@@ -64,7 +64,7 @@ pub fn list_owed(
         .filter(dossier_notices::dossier_id.eq(dossiers::id))
         .filter(dossier_notices::kind.eq(kind.as_str()));
     let mut q = dossiers::table
-        .filter(dossiers::state.eq_any(RUNNING_STATES))
+        .filter(dossiers::state.eq_any(running_states()))
         .filter(dossiers::id.gt(after.to_owned()))
         .into_boxed();
     q = match kind {

@@ -3,12 +3,75 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::DbConnection;
 use super::schema::outbox;
+use super::{DbConnection, parse_stored};
 
+/// Where a message stands: waiting (or retrying), claimed by a worker, sent, given up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutboxStatus {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub const ALL: [OutboxStatus; 4] = [
+        OutboxStatus::Pending,
+        OutboxStatus::Sending,
+        OutboxStatus::Sent,
+        OutboxStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sending => "sending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for OutboxStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OutboxStatus::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown outbox status {s:?}"))
+    }
+}
+
+use OutboxStatus::{Failed, Pending, Sending, Sent};
+
+/// One message of the outbox, as it leaves this module.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: String,
+    pub event: String,
+    pub dossier_id: Option<String>,
+    pub dossier_code: Option<String>,
+    pub recipient: String,
+    pub language: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub idempotency_key: String,
+    pub message_id: String,
+    pub status: OutboxStatus,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+/// The stored shape (status as text).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = outbox)]
-pub struct OutboxRow {
+struct StoredRow {
     pub id: String,
     pub event: String,
     pub dossier_id: Option<String>,
@@ -29,6 +92,54 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+impl StoredRow {
+    fn into_row(self) -> QueryResult<OutboxRow> {
+        Ok(OutboxRow {
+            status: parse_stored("outbox.status", &self.status)?,
+            id: self.id,
+            event: self.event,
+            dossier_id: self.dossier_id,
+            dossier_code: self.dossier_code,
+            recipient: self.recipient,
+            language: self.language,
+            subject: self.subject,
+            body_text: self.body_text,
+            body_html: self.body_html,
+            idempotency_key: self.idempotency_key,
+            message_id: self.message_id,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            locked_until: self.locked_until,
+            last_error: self.last_error,
+            created_at: self.created_at,
+            sent_at: self.sent_at,
+        })
+    }
+
+    fn from_row(r: &OutboxRow) -> Self {
+        StoredRow {
+            id: r.id.clone(),
+            event: r.event.clone(),
+            dossier_id: r.dossier_id.clone(),
+            dossier_code: r.dossier_code.clone(),
+            recipient: r.recipient.clone(),
+            language: r.language.clone(),
+            subject: r.subject.clone(),
+            body_text: r.body_text.clone(),
+            body_html: r.body_html.clone(),
+            idempotency_key: r.idempotency_key.clone(),
+            message_id: r.message_id.clone(),
+            status: r.status.as_str().to_owned(),
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            locked_until: r.locked_until,
+            last_error: r.last_error.clone(),
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
 pub fn exists(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
     outbox::table
         .filter(outbox::idempotency_key.eq(key))
@@ -39,7 +150,7 @@ pub fn exists(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
 
 pub fn insert(conn: &mut DbConnection, row: &OutboxRow) -> QueryResult<()> {
     diesel::insert_into(outbox::table)
-        .values(row)
+        .values(StoredRow::from_row(row))
         .execute(conn)
         .map(|_| ())
 }
@@ -53,10 +164,10 @@ pub fn candidates(
     outbox::table
         .filter(
             outbox::status
-                .eq("pending")
+                .eq(Pending.as_str())
                 .and(outbox::next_attempt_at.le(now))
                 .or(outbox::status
-                    .eq("sending")
+                    .eq(Sending.as_str())
                     .and(outbox::locked_until.lt(now))),
         )
         .order(outbox::next_attempt_at)
@@ -77,15 +188,15 @@ pub fn claim(
     let n = diesel::update(
         outbox::table.filter(outbox::id.eq(id)).filter(
             outbox::status
-                .eq("pending")
+                .eq(Pending.as_str())
                 .and(outbox::next_attempt_at.le(now))
                 .or(outbox::status
-                    .eq("sending")
+                    .eq(Sending.as_str())
                     .and(outbox::locked_until.lt(now))),
         ),
     )
     .set((
-        outbox::status.eq("sending"),
+        outbox::status.eq(Sending.as_str()),
         outbox::locked_until.eq(lease_until),
     ))
     .execute(conn)?;
@@ -95,8 +206,9 @@ pub fn claim(
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<OutboxRow> {
     outbox::table
         .find(id)
-        .select(OutboxRow::as_select())
-        .first(conn)
+        .select(StoredRow::as_select())
+        .first(conn)?
+        .into_row()
 }
 
 pub fn mark_sent(
@@ -107,7 +219,7 @@ pub fn mark_sent(
 ) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(Sent.as_str()),
             outbox::attempts.eq(attempts),
             outbox::sent_at.eq(Some(at)),
             outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -121,13 +233,13 @@ pub fn mark_retry(
     conn: &mut DbConnection,
     id: &str,
     attempts: i32,
-    status: &str,
+    status: OutboxStatus,
     next: NaiveDateTime,
     error: &str,
 ) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((
-            outbox::status.eq(status),
+            outbox::status.eq(status.as_str()),
             outbox::attempts.eq(attempts),
             outbox::next_attempt_at.eq(next),
             outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -140,7 +252,7 @@ pub fn mark_retry(
 pub fn list(
     conn: &mut DbConnection,
     dossier_code: Option<&str>,
-    status: Option<&str>,
+    status: Option<OutboxStatus>,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<OutboxRow>, i64)> {
@@ -150,7 +262,7 @@ pub fn list(
             q = q.filter(outbox::dossier_code.eq(c.to_owned()));
         }
         if let Some(s) = status {
-            q = q.filter(outbox::status.eq(s.to_owned()));
+            q = q.filter(outbox::status.eq(s.as_str()));
         }
         q
     };
@@ -158,8 +270,11 @@ pub fn list(
         .order((outbox::created_at.desc(), outbox::id))
         .offset(offset)
         .limit(limit)
-        .select(OutboxRow::as_select())
-        .load(conn)?;
+        .select(StoredRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(StoredRow::into_row)
+        .collect::<QueryResult<_>>()?;
     Ok((rows, build().count().get_result(conn)?))
 }
 
@@ -170,11 +285,11 @@ pub fn release(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) ->
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
-            .filter(outbox::status.eq("sending"))
+            .filter(outbox::status.eq(Sending.as_str()))
             .filter(outbox::locked_until.eq(lease_until)),
     )
     .set((
-        outbox::status.eq("pending"),
+        outbox::status.eq(Pending.as_str()),
         outbox::locked_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
@@ -184,7 +299,7 @@ pub fn release(conn: &mut DbConnection, id: &str, lease_until: NaiveDateTime) ->
 /// Messages not yet sent (pending, or claimed by a worker) and the creation time of the oldest.
 pub fn unsent(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     outbox::table
-        .filter(outbox::status.eq_any(["pending", "sending"]))
+        .filter(outbox::status.eq_any([Pending.as_str(), Sending.as_str()]))
         .select((
             diesel::dsl::count_star(),
             diesel::dsl::min(outbox::created_at),
@@ -202,10 +317,10 @@ pub fn prune(
     diesel::delete(
         outbox::table.filter(
             outbox::status
-                .eq("sent")
+                .eq(Sent.as_str())
                 .and(outbox::sent_at.lt(sent_before))
                 .or(outbox::status
-                    .eq("failed")
+                    .eq(Failed.as_str())
                     .and(outbox::next_attempt_at.lt(failed_before))),
         ),
     )

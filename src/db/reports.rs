@@ -9,7 +9,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 
-use super::DbConnection;
+use super::dossiers::running_states;
+use super::{DbConnection, parse_stored, sql_list};
+use crate::domain::dossier::{Channel, Outcome};
+use crate::domain::state::State;
+use crate::domain::timeliness::Timeliness;
 
 /// What a Biểu 06 row is grouped by (each maps to a fixed column name, never user text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,19 +82,24 @@ pub fn bieu06(
     // group column's own index in order and fetching every row from the table.
     let sql = format!(
         "SELECT CAST({key} AS TEXT) AS key,
-           COALESCE(SUM(CASE WHEN received_day >= $1 AND channel = 'online' THEN 1 ELSE 0 END), 0) AS online,
-           COALESCE(SUM(CASE WHEN received_day >= $1 AND channel <> 'online' THEN 1 ELSE 0 END), 0) AS direct_postal,
+           COALESCE(SUM(CASE WHEN received_day >= $1 AND channel = '{online}' THEN 1 ELSE 0 END), 0) AS online,
+           COALESCE(SUM(CASE WHEN received_day >= $1 AND channel <> '{online}' THEN 1 ELSE 0 END), 0) AS direct_postal,
            COALESCE(SUM(CASE WHEN received_day < $1 THEN 1 ELSE 0 END), 0) AS carried_over,
-           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state <> 'stopped' AND timeliness = 'early' THEN 1 ELSE 0 END), 0) AS early,
-           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state <> 'stopped' AND timeliness = 'on_time' THEN 1 ELSE 0 END), 0) AS on_time,
-           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state <> 'stopped' AND timeliness = 'late' THEN 1 ELSE 0 END), 0) AS late,
-           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state = 'stopped' THEN 1 ELSE 0 END), 0) AS withdrawn,
+           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state <> '{stopped}' AND timeliness = '{early}' THEN 1 ELSE 0 END), 0) AS early,
+           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state <> '{stopped}' AND timeliness = '{on_time}' THEN 1 ELSE 0 END), 0) AS on_time,
+           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state <> '{stopped}' AND timeliness = '{late}' THEN 1 ELSE 0 END), 0) AS late,
+           COALESCE(SUM(CASE WHEN finished_day <= $2 AND state = '{stopped}' THEN 1 ELSE 0 END), 0) AS withdrawn,
            COALESCE(SUM(CASE WHEN (finished_day IS NULL OR finished_day > $2) AND due_day > $2 THEN 1 ELSE 0 END), 0) AS within,
            COALESCE(SUM(CASE WHEN (finished_day IS NULL OR finished_day > $2) AND due_day <= $2 THEN 1 ELSE 0 END), 0) AS overdue
          FROM dossiers
          WHERE received_day <= $2
            AND (finished_day IS NULL OR finished_day >= $1)
-         {grouping}"
+         {grouping}",
+        online = Channel::Online.as_str(),
+        stopped = State::Stopped.as_str(),
+        early = Timeliness::Early.as_str(),
+        on_time = Timeliness::OnTime.as_str(),
+        late = Timeliness::Late.as_str(),
     );
     diesel::sql_query(sql)
         .bind::<Integer, _>(from_day)
@@ -142,18 +151,18 @@ pub fn indicators(
     from_day: i32,
     to_day: i32,
 ) -> QueryResult<IndicatorCounts> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT
            COALESCE(SUM(CASE WHEN received_at >= $1 THEN 1 ELSE 0 END), 0) AS received,
-           COALESCE(SUM(CASE WHEN received_at >= $1 AND channel = 'online' THEN 1 ELSE 0 END), 0) AS received_online,
+           COALESCE(SUM(CASE WHEN received_at >= $1 AND channel = '{online}' THEN 1 ELSE 0 END), 0) AS received_online,
            COUNT(*) AS processed,
            COALESCE(SUM(CASE WHEN supplement_count <= 1 AND (
-                 (finished_at < $2 AND (state = 'stopped' OR timeliness IN ('early', 'on_time')))
+                 (finished_at < $2 AND (state = '{stopped}' OR timeliness IN ('{early}', '{on_time}')))
               OR ((finished_at IS NULL OR finished_at >= $2) AND due_at >= $2)) THEN 1 ELSE 0 END), 0) AS processed_in_time,
            COALESCE(SUM(CASE WHEN paid_online IS NOT NULL THEN 1 ELSE 0 END), 0) AS fee_bearing_paid,
            COALESCE(SUM(CASE WHEN paid_online THEN 1 ELSE 0 END), 0) AS paid_online,
-           COALESCE(SUM(CASE WHEN outcome = 'approved' AND finished_at < $2 THEN 1 ELSE 0 END), 0) AS paper_results,
-           COALESCE(SUM(CASE WHEN outcome = 'approved' AND finished_at < $2 AND electronic_result THEN 1 ELSE 0 END), 0) AS electronic_results,
+           COALESCE(SUM(CASE WHEN outcome = '{approved}' AND finished_at < $2 THEN 1 ELSE 0 END), 0) AS paper_results,
+           COALESCE(SUM(CASE WHEN outcome = '{approved}' AND finished_at < $2 AND electronic_result THEN 1 ELSE 0 END), 0) AS electronic_results,
            COALESCE(SUM(CASE WHEN received_at >= $1 AND digitised THEN 1 ELSE 0 END), 0) AS digitised,
            COALESCE(SUM(CASE WHEN received_at >= $1 AND reused THEN 1 ELSE 0 END), 0) AS reused,
            COALESCE(SUM(CASE WHEN satisfaction IS NOT NULL AND delivered_at < $2 THEN 1 ELSE 0 END), 0) AS rated,
@@ -162,7 +171,12 @@ pub fn indicators(
            CAST(SUM(CASE WHEN outcome IS NOT NULL AND finished_at < $2 THEN working_seconds ELSE NULL END) AS BIGINT) AS working_seconds
          FROM dossiers
          WHERE received_day + 0 <= $3 AND (finished_day IS NULL OR finished_day + 0 >= $4)",
-    )
+        online = Channel::Online.as_str(),
+        stopped = State::Stopped.as_str(),
+        early = Timeliness::Early.as_str(),
+        on_time = Timeliness::OnTime.as_str(),
+        approved = Outcome::Approved.as_str(),
+    ))
     .bind::<Timestamp, _>(from)
     .bind::<Timestamp, _>(to)
     .bind::<Integer, _>(to_day)
@@ -171,10 +185,16 @@ pub fn indicators(
 }
 
 #[derive(Debug, QueryableByName)]
-pub struct StateCount {
+struct StateCountRow {
     #[diesel(sql_type = Text)]
-    pub state: String,
+    state: String,
     #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(Debug)]
+pub struct StateCount {
+    pub state: State,
     pub n: i64,
 }
 
@@ -185,7 +205,15 @@ pub fn by_state(conn: &mut DbConnection, unit: Option<&str>) -> QueryResult<Vec<
                GROUP BY state ORDER BY state";
     diesel::sql_query(sql)
         .bind::<Nullable<Text>, _>(unit)
-        .load(conn)
+        .load::<StateCountRow>(conn)?
+        .into_iter()
+        .map(|r| {
+            Ok(StateCount {
+                state: parse_stored("dossiers.state", &r.state)?,
+                n: r.n,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, QueryableByName)]
@@ -206,15 +234,16 @@ pub fn due_counts(
     end_of_today: NaiveDateTime,
     soon: NaiveDateTime,
 ) -> QueryResult<DueCounts> {
-    diesel::sql_query(
+    diesel::sql_query(format!(
         "SELECT
            COALESCE(SUM(CASE WHEN due_at >= $1 AND due_at < $2 THEN 1 ELSE 0 END), 0) AS due_today,
            COALESCE(SUM(CASE WHEN due_at >= $1 AND due_at <= $3 THEN 1 ELSE 0 END), 0) AS due_soon,
            COALESCE(SUM(CASE WHEN due_at < $1 THEN 1 ELSE 0 END), 0) AS overdue
          FROM dossiers
-         WHERE state IN ('received', 'processing', 'awaiting_payment')
+         WHERE state IN ({running})
            AND ($4 IS NULL OR COALESCE(current_unit, unit_code) = $4)",
-    )
+        running = sql_list(&running_states()),
+    ))
     .bind::<Timestamp, _>(now)
     .bind::<Timestamp, _>(end_of_today)
     .bind::<Timestamp, _>(soon)

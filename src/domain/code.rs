@@ -27,6 +27,21 @@ pub fn normalise_lookup_key(key: &str) -> String {
     key.trim().to_ascii_uppercase()
 }
 
+/// What is stored of a lookup key: SHA-256 of the dossier code and the normalised key, in hex.
+pub fn hash_lookup_key(dossier_code: &str, key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{dossier_code}:{}", normalise_lookup_key(key)).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks a lookup key against the stored hash in constant time (the public lookup).
+pub fn lookup_key_matches(dossier_code: &str, stored_hash: &str, key: &str) -> bool {
+    let expected = hash_lookup_key(dossier_code, key);
+    let a = expected.as_bytes();
+    let b = stored_hash.as_bytes();
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate, TimeDelta, Weekday};
 
-use super::calendar::{DayKind, SpecialDay};
+use super::calendar::data::{DayKind, SpecialDay};
 use super::lunar::{self, LunarDate};
 
 /// The years provisional days are derived for: from 2021, when the Labor Code 2019 came into
@@ -236,7 +236,7 @@ fn derive(year: i32) -> Vec<SpecialDay> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::domain::calendar::{CalendarFile, parse_calendar_file, validate_special_day};
+    use crate::domain::calendar::data::{CalendarFile, parse_calendar_file, validate_special_day};
 
     const SHIPPED: [&str; 4] = [
         include_str!("../../config/calendars/vn-2023.toml"),

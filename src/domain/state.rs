@@ -1,9 +1,9 @@
-//! The dossier lifecycle (design §4): states with their national status codes, actions,
-//! who may perform them and from which states.
+//! The dossier lifecycle's vocabulary (design §4): states with their national status codes,
+//! and the actions. Which action goes from where to where, by whom, is the table in
+//! `domain::dossier::lifecycle`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Role;
 use crate::domain::calendar::UnknownValue;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -138,6 +138,29 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, the system's own last.
+    pub const ALL: [Action; 19] = [
+        Action::Submit,
+        Action::Receive,
+        Action::AskCompletion,
+        Action::Accept,
+        Action::Refuse,
+        Action::Transfer,
+        Action::Forward,
+        Action::RequestSupplement,
+        Action::SupplementReceived,
+        Action::RequestPayment,
+        Action::PaymentReceived,
+        Action::RequestWithdrawal,
+        Action::Stop,
+        Action::DeclineWithdrawal,
+        Action::Approve,
+        Action::Reject,
+        Action::Apologize,
+        Action::Deliver,
+        Action::CalendarRecomputed,
+    ];
+
     /// The actions a user may post to `/dossiers/{code}/actions/{action}`.
     pub const POSTABLE: [Action; 16] = [
         Action::AskCompletion,
@@ -185,115 +208,11 @@ impl Action {
     pub fn parse_postable(s: &str) -> Option<Action> {
         Action::POSTABLE.into_iter().find(|a| a.as_str() == s)
     }
-
-    /// Roles that may perform the action (admins may perform every action: back-entry).
-    pub fn roles(self) -> &'static [Role] {
-        use Role::*;
-        match self {
-            Action::Submit => &[Portal, Admin],
-            Action::Receive
-            | Action::AskCompletion
-            | Action::Accept
-            | Action::Refuse
-            | Action::SupplementReceived
-            | Action::PaymentReceived
-            | Action::RequestWithdrawal
-            | Action::Deliver => &[Clerk, Admin],
-            Action::Transfer => &[Clerk, Leader, Admin],
-            Action::Forward | Action::RequestSupplement | Action::RequestPayment => {
-                &[Officer, Leader, Admin]
-            }
-            Action::Stop
-            | Action::DeclineWithdrawal
-            | Action::Approve
-            | Action::Reject
-            | Action::Apologize => &[Leader, Admin],
-            Action::CalendarRecomputed => &[],
-        }
-    }
-
-    /// Whether the action may be taken in `state`.
-    pub fn allowed_from(self, state: State) -> bool {
-        use State::*;
-        match self {
-            Action::Submit | Action::Receive | Action::CalendarRecomputed => false,
-            Action::AskCompletion | Action::Accept => state == Submitted,
-            Action::Refuse => state == Submitted,
-            Action::Transfer => state == Received,
-            Action::Forward | Action::RequestSupplement | Action::RequestPayment => {
-                state == Processing
-            }
-            Action::Approve | Action::Reject => state == Processing,
-            Action::SupplementReceived => state == SupplementRequested,
-            Action::PaymentReceived => state == AwaitingPayment,
-            Action::RequestWithdrawal => {
-                matches!(
-                    state,
-                    Received | Processing | SupplementRequested | AwaitingPayment
-                )
-            }
-            Action::Stop => matches!(state, WithdrawalRequested | SupplementRequested),
-            Action::DeclineWithdrawal => state == WithdrawalRequested,
-            Action::Apologize => {
-                matches!(state, Processing | SupplementRequested | AwaitingPayment)
-            }
-            Action::Deliver => state == Resolved,
-        }
-    }
-
-    /// The state after the action (`previous` is the state before a withdrawal request).
-    pub fn target(self, from: State, previous: Option<State>) -> State {
-        use State::*;
-        match self {
-            Action::Submit | Action::AskCompletion => Submitted,
-            Action::Receive | Action::Accept => Received,
-            Action::Refuse => Refused,
-            Action::Transfer
-            | Action::Forward
-            | Action::SupplementReceived
-            | Action::PaymentReceived => Processing,
-            Action::RequestSupplement => SupplementRequested,
-            Action::RequestPayment => AwaitingPayment,
-            Action::RequestWithdrawal => WithdrawalRequested,
-            Action::Stop => Stopped,
-            Action::DeclineWithdrawal => previous.unwrap_or(Processing),
-            Action::Approve | Action::Reject => Resolved,
-            Action::Apologize | Action::CalendarRecomputed => from,
-            Action::Deliver => Delivered,
-        }
-    }
-}
-
-/// The actions a role may take now (for 409 answers and the dossier view).
-pub fn allowed_actions(state: State, role: Role) -> Vec<&'static str> {
-    Action::POSTABLE
-        .into_iter()
-        .filter(|a| a.allowed_from(state) && a.roles().contains(&role))
-        .map(Action::as_str)
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn terminal_states_allow_nothing() {
-        for s in [State::Refused, State::Stopped, State::Delivered] {
-            for role in Role::ALL {
-                assert!(allowed_actions(s, role).is_empty(), "{s:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn every_postable_action_has_a_source_state_and_roles() {
-        for a in Action::POSTABLE {
-            assert!(State::ALL.into_iter().any(|s| a.allowed_from(s)), "{a:?}");
-            assert!(a.roles().contains(&Role::Admin), "{a:?}");
-            assert_eq!(Action::parse_postable(a.as_str()), Some(a));
-        }
-    }
 
     #[test]
     fn status_codes_are_the_national_ones() {
@@ -302,18 +221,5 @@ mod tests {
         for s in State::ALL {
             assert_eq!(s.as_str().parse::<State>().unwrap(), s);
         }
-    }
-
-    #[test]
-    fn withdrawal_decline_returns_to_the_previous_state() {
-        assert_eq!(
-            Action::DeclineWithdrawal
-                .target(State::WithdrawalRequested, Some(State::SupplementRequested)),
-            State::SupplementRequested
-        );
-        assert_eq!(
-            Action::Apologize.target(State::AwaitingPayment, None),
-            State::AwaitingPayment
-        );
     }
 }

@@ -20,7 +20,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 
 use crate::app::AppState;
 use crate::app::users::{self, Principal};
-use crate::auth::Role;
+use crate::domain::role::Role;
 use crate::error::AppError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

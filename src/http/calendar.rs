@@ -10,7 +10,7 @@ use super::json::Json;
 use crate::app::AppState;
 use crate::app::calendar::{self, CalendarChange, CalendarDay, PutCalendarDay};
 use crate::domain::deadline::{Duration, DurationUnit};
-use crate::error::{AppError, AppResult, FieldErrors, Problem};
+use crate::error::{AppError, AppResult, Code, FieldErrors, Problem};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct YearQuery {
@@ -20,8 +20,8 @@ pub struct YearQuery {
 
 fn parse_date(raw: &str) -> AppResult<NaiveDate> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        AppError::not_found(
-            "calendar.bad_date",
+        AppError::new(
+            Code::CalendarBadDate,
             format!("{raw:?} is not a date (YYYY-MM-DD)."),
         )
     })

@@ -11,7 +11,7 @@ use crate::app::dossiers::{
 };
 use crate::app::users::Principal;
 use crate::db::DbConnection;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Code, Problem};
 
 /// Runs a dossier use case on the blocking pool with the current calendar and clock.
 pub(super) async fn with_ctx<T: Send + 'static>(
@@ -56,12 +56,10 @@ pub async fn create_dossier(
         .get("Idempotency-Key")
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
-        .map_err(|_| {
-            AppError::bad_request("request.bad_header", "Idempotency-Key must be text.")
-        })?;
+        .map_err(|_| AppError::new(Code::RequestBadHeader, "Idempotency-Key must be text."))?;
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
-        return Err(AppError::bad_request(
-            "request.bad_header",
+        return Err(AppError::new(
+            Code::RequestBadHeader,
             "Idempotency-Key must be 1–200 characters.",
         ));
     }
@@ -135,8 +133,8 @@ pub async fn perform_action(
                 .ok()
                 .and_then(dossiers::parse_if_match)
                 .ok_or_else(|| {
-                    AppError::bad_request(
-                        "request.bad_header",
+                    AppError::new(
+                        Code::RequestBadHeader,
                         "If-Match must be the dossier's ETag.",
                     )
                 })?,

@@ -1,7 +1,7 @@
 //! Digitised components: multipart upload (streamed to disk), reuse, list and download.
 
 use actix_multipart::Multipart;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use futures_util::StreamExt;
 
@@ -11,14 +11,17 @@ use super::json::Json;
 use crate::app::AppState;
 use crate::app::files::{self, AttachedFile, DossierFiles, FileMetadata, ReuseRequest};
 use crate::domain::media;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Code, Problem};
 
 const TEXT_FIELD_LIMIT: usize = 1024;
 /// A file and four metadata fields; anything beyond a few more parts is not a real form.
 const MAX_PARTS: usize = 8;
 
 fn multipart_error(e: actix_multipart::MultipartError) -> AppError {
-    AppError::bad_request("request.bad_multipart", format!("Bad multipart body: {e}"))
+    AppError::new(
+        Code::RequestBadMultipart,
+        format!("Bad multipart body: {e}"),
+    )
 }
 
 fn date(field: &str, v: &str) -> AppResult<chrono::NaiveDate> {
@@ -75,8 +78,7 @@ pub async fn upload(
                 if incoming.size() + chunk.len() as u64 > max {
                     // Dropping `incoming` removes what was written.
                     return Err(AppError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "file.too_large",
+                        Code::FileTooLarge,
                         format!("The file is larger than {max} bytes."),
                     ));
                 }
@@ -126,8 +128,7 @@ pub async fn upload(
         }
         _ => {
             return Err(AppError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "file.media_type",
+                Code::FileMediaType,
                 format!(
                     "The file's bytes are not an accepted type ({}); declared {}.",
                     allowed.join(", "),
@@ -208,7 +209,7 @@ pub async fn download(
     let path = state
         .store
         .path_of(&sha)
-        .ok_or_else(|| AppError::not_found("file.not_found", "No such file."))?;
+        .ok_or_else(|| AppError::new(Code::FileNotFound, "No such file."))?;
     let (file, len) = web::block(move || {
         let f = std::fs::File::open(path)?;
         let len = f.metadata()?.len();

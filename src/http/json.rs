@@ -10,6 +10,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 use crate::error::AppError;
+use crate::error::Code;
 
 /// Largest JSON body accepted.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
@@ -38,12 +39,12 @@ fn is_json(req: &HttpRequest) -> bool {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     serde_json::from_slice::<T>(bytes).map_err(|e| {
         if serde_json::from_slice::<IgnoredAny>(bytes).is_ok() {
-            AppError::validation(
-                "request.invalid_body",
+            AppError::new(
+                Code::RequestInvalidBody,
                 format!("The body does not fit: {e}"),
             )
         } else {
-            AppError::bad_request("request.malformed_json", format!("Malformed JSON: {e}"))
+            AppError::new(Code::RequestMalformedJson, format!("Malformed JSON: {e}"))
         }
     })
 }
@@ -56,8 +57,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         if !is_json(req) {
             return Box::pin(async {
                 Err(AppError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "request.content_type",
+                    Code::RequestContentType,
                     "The body must be JSON (Content-Type: application/json).",
                 )
                 .into())
@@ -67,14 +67,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         Box::pin(async move {
             let bytes = body.await.map_err(|e| {
                 if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "request.too_large",
-                        "The body is too large.",
-                    )
+                    AppError::new(Code::RequestTooLarge, "The body is too large.")
                 } else {
-                    AppError::bad_request(
-                        "request.unreadable_body",
+                    AppError::new(
+                        Code::RequestUnreadableBody,
                         format!("Could not read the body: {e}"),
                     )
                 }

@@ -26,19 +26,22 @@ use actix_web::{App, HttpResponse, HttpServer, ResponseError, Route, web};
 
 use crate::app::AppState;
 use crate::error::AppError;
+use crate::error::Code;
 
 pub use access::{Access, Caller, Policy, RouteSpec};
 use access::{
     Actors, Admin, AnyUser, Auditors, Digitisers, Intake, Public, Reporters, ResourceRules, Staff,
 };
 
-/// Declares every API route once: method, path, access policy, handler. Each path becomes one
-/// actix resource wrapped in `access::enforce` with its rows' rules (lock 1), and every
-/// non-public handler takes a `Caller<Policy>` of the same policy (lock 2; the role walk in
-/// `tests/api/access.rs` runs without the middleware to hold each handler to its row). The
-/// table is also listed in the OpenAPI document and walked by the role tests.
+/// Declares every API route once — method, path, handler, access policy — as [`ROUTES`] and
+/// the handlers in the same order.
 macro_rules! route_table {
     ($( $method:ident $path:literal => $handler:path, $policy:ty; )*) => {
+        /// Every API route: method, path, access policy. Each path becomes one actix resource
+        /// wrapped in `access::enforce` with its rows' rules (lock 1), and every non-public
+        /// handler takes a `Caller<Policy>` of the same policy (lock 2). The OpenAPI document
+        /// lists the table, and `tests/api/roles.rs` walks it with every role, against the
+        /// served app and against apps built with one lock only ([`Locks`]).
         pub const ROUTES: &[RouteSpec] = &[
             $( RouteSpec { method: stringify!($method), path: $path, access: <$policy as Policy>::ACCESS }, )*
         ];
@@ -51,8 +54,8 @@ macro_rules! route_table {
 route_table! {
     get    "/healthz"                        => ops::healthz,          Public;
     get    "/readyz"                         => ops::readyz,           Public;
-    get    "/api/v1/openapi.json"            => ops::openapi_json,     Public;
-    get    "/docs"                           => ops::docs_redirect,    Public;
+    get    "/api/v1/openapi.json"            => openapi::openapi_json, Public;
+    get    "/docs"                           => openapi::docs_redirect, Public;
 
     post   "/api/v1/auth/login"              => auth::login,           Public;
     get    "/api/v1/auth/me"                 => auth::me,              AnyUser;
@@ -161,8 +164,7 @@ fn register_routes(cfg: &mut web::ServiceConfig, locks: Locks) {
                 let allow = allow.clone();
                 async move {
                     let mut resp = AppError::new(
-                        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                        "route.method_not_allowed",
+                        Code::RouteMethodNotAllowed,
                         format!("This resource answers {allow}."),
                     )
                     .error_response();
@@ -192,7 +194,7 @@ pub fn configure(state: AppState, locks: Locks) -> impl FnOnce(&mut web::Service
             .app_data(problem::path_config())
             .app_data(problem::query_config());
         register_routes(cfg, locks);
-        cfg.service(ops::swagger_ui());
+        cfg.service(openapi::swagger_ui());
     }
 }
 

@@ -1,8 +1,9 @@
 //! The OpenAPI document, generated from the handlers and completed from the route table
-//! (bearer security and the roles of each operation).
+//! (bearer security and the roles of each operation), and the two routes that serve it.
 
 use std::sync::OnceLock;
 
+use actix_web::HttpResponse;
 use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -24,8 +25,8 @@ use super::{
     paths(
         ops::healthz,
         ops::readyz,
-        ops::openapi_json,
-        ops::docs_redirect,
+        openapi_json,
+        docs_redirect,
         auth::login,
         auth::me,
         auth::change_password,
@@ -414,4 +415,24 @@ fn finish(doc: Document) -> Document {
 pub fn document() -> Document {
     static DOC: OnceLock<Document> = OnceLock::new();
     DOC.get_or_init(|| finish(build())).clone()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200)))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+/// The interactive API docs: redirects to `/docs/` (`/docs` is what people type).
+#[utoipa::path(get, path = "/docs", tag = "operations",
+    responses((status = 308, description = "to `/docs/`, the interactive API docs")))]
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Swagger UI at `/docs`, its files compiled into the binary (no CDN).
+pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/api/v1/openapi.json", document())
 }

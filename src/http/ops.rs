@@ -154,24 +154,3 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
-
-/// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200)))]
-pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(super::openapi::document())
-}
-
-/// The interactive API docs: redirects to `/docs/` (`/docs` is what people type).
-#[utoipa::path(get, path = "/docs", tag = "operations",
-    responses((status = 308, description = "to `/docs/`, the interactive API docs")))]
-pub async fn docs_redirect() -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
-        .finish()
-}
-
-/// Swagger UI at `/docs`, its files compiled into the binary (no CDN).
-pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
-    utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-        .url("/api/v1/openapi.json", super::openapi::document())
-}

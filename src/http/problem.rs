@@ -9,22 +9,23 @@ use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::error::AppError;
+use crate::error::Code;
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _| {
-        AppError::not_found("request.bad_path", format!("No such resource: {err}")).into()
+        AppError::new(Code::RequestBadPath, format!("No such resource: {err}")).into()
     })
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
-        AppError::bad_request("request.bad_query", format!("Bad query string: {err}")).into()
+        AppError::new(Code::RequestBadQuery, format!("Bad query string: {err}")).into()
     })
 }
 
 pub async fn not_found(req: HttpRequest) -> AppError {
-    AppError::not_found(
-        "route.not_found",
+    AppError::new(
+        Code::RouteNotFound,
         format!("No route for {} {}.", req.method(), req.path()),
     )
 }
@@ -52,9 +53,9 @@ pub async fn problem_fallback(
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.starts_with("text/plain"));
     if (status.is_client_error() || status.is_server_error()) && plain {
-        let err = AppError::new(
+        let err = AppError::with_status(
             status,
-            "http.error",
+            Code::HttpError,
             status.canonical_reason().unwrap_or("Error"),
         );
         let (req, _) = res.into_parts();

@@ -14,7 +14,7 @@ use super::json::Json;
 use crate::app::AppState;
 use crate::app::public::{self, PublicStatus};
 use crate::app::throttle::{LookupRefused, retry_after};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, Code, Problem};
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LookupQuery {
@@ -48,13 +48,8 @@ pub struct LookupForm {
 /// Longest code or key looked at; real ones are far shorter.
 const MAX_LOOKUP_LEN: usize = 64;
 
-fn too_many(code: &str, detail: &str, wait: std::time::Duration) -> AppError {
-    AppError::new(
-        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        code,
-        detail.to_owned(),
-    )
-    .with_retry_after(retry_after(wait))
+fn too_many(code: Code, detail: &str, wait: std::time::Duration) -> AppError {
+    AppError::new(code, detail.to_owned()).with_retry_after(retry_after(wait))
 }
 
 /// Applies the per-address limit and the per-code lock, then looks up; logs every attempt for
@@ -67,8 +62,8 @@ async fn checked_lookup(
 ) -> AppResult<PublicStatus> {
     let ip = client.0;
     if code.chars().count() > MAX_LOOKUP_LEN || key.chars().count() > MAX_LOOKUP_LEN {
-        return Err(AppError::validation(
-            "lookup.too_long",
+        return Err(AppError::new(
+            Code::LookupTooLong,
             "A dossier code or a lookup key is never that long.",
         ));
     }
@@ -78,7 +73,7 @@ async fn checked_lookup(
         Err(LookupRefused::Address(wait)) => {
             tracing::warn!(audit = "lookup", client.ip = %ip, dossier.code = ?code, result = "rate_limited", "public lookup");
             return Err(too_many(
-                "lookup.rate_limited",
+                Code::LookupRateLimited,
                 "Too many look-ups from this address; try again shortly.",
                 wait,
             ));
@@ -86,7 +81,7 @@ async fn checked_lookup(
         Err(LookupRefused::Code(wait)) => {
             tracing::warn!(audit = "lookup", client.ip = %ip, dossier.code = ?code, result = "code_locked", "public lookup");
             return Err(too_many(
-                "lookup.code_locked",
+                Code::LookupCodeLocked,
                 "Too many wrong keys for this code; look-ups of it are paused.",
                 wait,
             ));
@@ -99,7 +94,7 @@ async fn checked_lookup(
         .await;
     let outcome = match &result {
         Ok(_) => "found",
-        Err(e) if e.code() == "lookup.not_found" => {
+        Err(e) if e.code() == Code::LookupNotFound => {
             if let Some(lock) = state.lookup_limiter.wrong_key(&code, now) {
                 tracing::warn!(audit = "lookup", client.ip = %ip, dossier.code = ?code, lock.seconds = lock.as_secs(), result = "code_locked", "public lookup: too many wrong keys, code locked");
             }
@@ -122,7 +117,7 @@ pub async fn lookup(
 ) -> AppResult<HttpResponse> {
     let (Some(code), Some(key)) = (q.code.clone(), q.key.clone()) else {
         return Err(
-            AppError::validation("lookup.missing", "Both code and key are required.")
+            AppError::new(Code::LookupMissing, "Both code and key are required.")
                 .with_field("code", "required")
                 .with_field("key", "required"),
         );
@@ -196,11 +191,11 @@ async fn render_page(
     } else if let (false, Some(key)) = (code.is_empty(), key) {
         match checked_lookup(state, client, code.clone(), key).await {
             Ok(s) => status = Some(s),
-            Err(e) if matches!(e.code(), "lookup.rate_limited" | "lookup.code_locked") => {
+            Err(e) if matches!(e.code(), Code::LookupRateLimited | Code::LookupCodeLocked) => {
                 error = Some("Quý vị tra cứu quá nhiều lần. Vui lòng thử lại sau ít phút.");
                 http = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
             }
-            Err(e) if e.code() == "lookup.not_found" => {
+            Err(e) if e.code() == Code::LookupNotFound => {
                 error = Some("Không tìm thấy hồ sơ với mã hồ sơ và mã tra cứu đã nhập.");
                 http = actix_web::http::StatusCode::NOT_FOUND;
             }

@@ -10,7 +10,6 @@
 //! Adding a job: a type implementing [`Job`] (a name, an interval, one pass) and one
 //! `jobs.add(…)` line in [`start`].
 
-pub mod health;
 pub mod outbox;
 pub mod retention;
 pub mod watcher;
@@ -31,7 +30,7 @@ use crate::metrics::Metrics;
 use crate::notify::Templates;
 use crate::storage::Store;
 
-pub use health::{Health, JobStatus, Snapshot};
+pub use crate::health::{Health, JobStatus, Snapshot};
 
 /// A pass's failure, as logged and shown by `/readyz`.
 pub type JobError = Box<dyn std::error::Error + Send + Sync>;
@@ -191,7 +190,7 @@ async fn drive<J: Job>(
     mut job: J,
     ctx: JobContext,
     status: Arc<JobStatus>,
-    _running: health::RunningGuard,
+    _running: crate::health::RunningGuard,
 ) {
     let every = job.every(&ctx.settings);
     tracing::info!(

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{Job, JobContext, JobError, Pass};
 use crate::config::Settings;
-use crate::db::outbox::{self, OutboxRow};
+use crate::db::outbox::{self, OutboxRow, OutboxStatus};
 use crate::db::{self, from_db_time, to_db_time};
 use crate::error::{AppError, AppResult};
 use crate::notify::mailer::Mailer;
@@ -122,7 +122,11 @@ impl OutboxWorker {
             match &recorded {
                 Ok(()) => outbox::mark_sent(conn, &id, attempts, at)?,
                 Err(e) => {
-                    let status = if attempts >= max { "failed" } else { "pending" };
+                    let status = if attempts >= max {
+                        OutboxStatus::Failed
+                    } else {
+                        OutboxStatus::Pending
+                    };
                     let next = to_db_time(from_db_time(at) + backoff(base, attempts));
                     outbox::mark_retry(conn, &id, attempts, status, next, e)?;
                 }

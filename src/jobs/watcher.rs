@@ -21,9 +21,10 @@ use crate::db::units::{self, UnitRow};
 use crate::db::{self, DbConnection, from_db_time, to_db_time};
 use crate::domain::calendar::Calendar;
 use crate::domain::deadline;
+use crate::domain::notice::Event;
 use crate::domain::procedure::ProcedureDefinition;
 use crate::error::{AppError, AppResult};
-use crate::notify::{Event, Notice, Templates, enqueue};
+use crate::notify::{Notice, Templates, enqueue};
 
 /// Dossiers read and noticed per transaction.
 pub const PAGE: i64 = 200;

@@ -5,60 +5,14 @@ pub mod mailer;
 
 use chrono::{DateTime, Utc};
 use minijinja::Environment;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::db::outbox::{self, OutboxRow};
 use crate::db::{DbConnection, to_db_time};
 use crate::error::{AppError, AppResult};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Event {
-    Received,
-    CompletionAsked,
-    Refused,
-    SupplementRequested,
-    Apology,
-    Resolved,
-    Delivered,
-    StepAssigned,
-    StepDueSoon,
-    DossierDueSoon,
-    DossierOverdue,
-}
-
-impl Event {
-    pub const ALL: [Event; 11] = [
-        Event::Received,
-        Event::CompletionAsked,
-        Event::Refused,
-        Event::SupplementRequested,
-        Event::Apology,
-        Event::Resolved,
-        Event::Delivered,
-        Event::StepAssigned,
-        Event::StepDueSoon,
-        Event::DossierDueSoon,
-        Event::DossierOverdue,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Received => "received",
-            Event::CompletionAsked => "completion_asked",
-            Event::Refused => "refused",
-            Event::SupplementRequested => "supplement_requested",
-            Event::Apology => "apology",
-            Event::Resolved => "resolved",
-            Event::Delivered => "delivered",
-            Event::StepAssigned => "step_assigned",
-            Event::StepDueSoon => "step_due_soon",
-            Event::DossierDueSoon => "dossier_due_soon",
-            Event::DossierOverdue => "dossier_overdue",
-        }
-    }
-}
+pub use crate::domain::notice::Event;
 
 pub const LANGUAGES: [&str; 2] = ["vi", "en"];
 const TEMPLATE_FILES: [(&str, &str); 2] = [
@@ -176,7 +130,7 @@ pub fn enqueue(
             body_text: rendered.text,
             body_html: rendered.html,
             idempotency_key: notice.key,
-            status: "pending".into(),
+            status: outbox::OutboxStatus::Pending,
             attempts: 0,
             next_attempt_at: to_db_time(now),
             locked_until: None,

@@ -19,14 +19,14 @@ fn overdue_copies(app: &TestApp, code: &str, n: usize) {
     let row = store::dossiers::find_by_code(&mut conn, code)
         .unwrap()
         .unwrap();
-    let long_ago = Some(to_db_time(default_now() - TimeDelta::days(30)));
+    let long_ago = Some(default_now() - TimeDelta::days(30));
     store::write_tx(&mut conn, |conn| {
         for i in 0..n {
             let mut copy = row.clone();
             copy.id = uuid::Uuid::new_v4().to_string();
             copy.code = format!("OLD-{i:05}");
-            copy.due_at = long_ago;
-            copy.due_at_current = long_ago;
+            copy.clock.due_at = long_ago;
+            copy.clock.due_at_current = long_ago;
             store::dossiers::insert(conn, &copy)?;
         }
         Ok::<_, diesel::result::Error>(())

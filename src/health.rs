@@ -1,4 +1,6 @@
-//! What each background job of this instance is doing, for `/readyz` and `/metrics`.
+//! What each background job of this instance is doing, for `/readyz` and `/metrics`. Its own
+//! module (not `jobs/`): the jobs write it and the HTTP state reads it, so both depend on it
+//! and neither on the other.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

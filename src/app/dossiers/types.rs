@@ -1,0 +1,130 @@
+//! The dossier API's shapes: what callers send (the rules' own input types) and what they
+//! get back (the staff view, the created dossier with its key, history rows, list filters).
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+pub use crate::domain::dossier::Channel;
+pub use crate::domain::dossier::input::{
+    ActionRequest, Apology, Applicant, Component, ComponentInput, ComponentKind,
+    CreateDossierRequest, Reasons,
+};
+use crate::domain::state::State;
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ProcedureRef {
+    pub code: String,
+    pub name: String,
+    pub version: i32,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CurrentStep {
+    pub index: i32,
+    pub code: String,
+    pub name: String,
+    pub unit_code: String,
+    pub started_at: Option<DateTime<FixedOffset>>,
+    pub due_at: Option<DateTime<FixedOffset>>,
+}
+
+/// A dossier as staff see it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Dossier {
+    pub code: String,
+    pub state: State,
+    pub status_code: i32,
+    pub status_label: &'static str,
+    pub outcome: Option<String>,
+    pub procedure: ProcedureRef,
+    #[schema(value_type = Object)]
+    pub applicant: Value,
+    pub channel: String,
+    pub rule_regime: String,
+    pub components: Vec<Component>,
+    pub current_step: Option<CurrentStep>,
+    pub current_unit: Option<String>,
+    pub submitted_at: Option<DateTime<FixedOffset>>,
+    pub received_at: Option<DateTime<FixedOffset>>,
+    pub due_at: Option<DateTime<FixedOffset>>,
+    pub due_at_current: Option<DateTime<FixedOffset>>,
+    pub resolved_at: Option<DateTime<FixedOffset>>,
+    pub delivered_at: Option<DateTime<FixedOffset>>,
+    pub finished_at: Option<DateTime<FixedOffset>>,
+    pub overdue: bool,
+    pub due_soon: bool,
+    pub timeliness: Option<String>,
+    pub supplement_count: i32,
+    /// Every component that must be digitised has a file.
+    pub digitised: bool,
+    pub apology: Option<Apology>,
+    pub result_reference: Option<String>,
+    pub delivery_method: Option<String>,
+    pub satisfaction: Option<i32>,
+    pub note: String,
+    pub version: i32,
+    /// What the caller may do now.
+    pub allowed_actions: Vec<&'static str>,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CreatedDossier {
+    #[serde(flatten)]
+    pub dossier: Dossier,
+    /// Shown only here (and in the receipt email): the applicant's key for the public lookup.
+    pub lookup_key: String,
+}
+
+/// One row of the processing-control slip (form 05).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HistoryRow {
+    pub seq: i32,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor: String,
+    pub role: String,
+    pub unit: Option<String>,
+    pub at: DateTime<FixedOffset>,
+    pub recorded_at: DateTime<FixedOffset>,
+    pub note: String,
+    /// The step this row hands the dossier to, and that step's due time.
+    pub step: Option<String>,
+    pub step_unit: Option<String>,
+    pub step_due_at: Option<DateTime<FixedOffset>>,
+    /// The step this row closes, its due time, and how it ended (`early`, `on_time`, `late`).
+    pub closed_step: Option<String>,
+    pub closed_step_due_at: Option<DateTime<FixedOffset>>,
+    pub step_timeliness: Option<String>,
+    /// The dossier's due time after this row.
+    pub due_at: Option<DateTime<FixedOffset>>,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+/// Query of the dossier list, as parsed from the URL.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// One state, or several separated by commas.
+    pub state: Option<String>,
+    pub procedure_code: Option<String>,
+    pub unit_code: Option<String>,
+    pub channel: Option<String>,
+    /// Running dossiers past their due time.
+    pub overdue: Option<bool>,
+    /// Running dossiers due within one working day.
+    pub due_soon: Option<bool>,
+    /// Local dates (YYYY-MM-DD), inclusive.
+    pub received_from: Option<chrono::NaiveDate>,
+    pub received_to: Option<chrono::NaiveDate>,
+    /// Code, applicant name or identity number contains this.
+    pub q: Option<String>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<i64>,
+    #[serde(default, deserialize_with = "crate::app::page_param")]
+    #[param(minimum = 1, maximum = 200)]
+    pub per_page: Option<i64>,
+}
