@@ -358,3 +358,242 @@ backend_test!(
         assert_eq!(r["total"]["on_time_rate"], 100.0);
     }
 );
+
+async fn upload_pdf(app: &TestApp, code: &str, item: &str) {
+    let mut pdf = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
+    pdf.extend(b"1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n");
+    let (ct, body) = multipart(&[("file", Some("scan.pdf"), "application/pdf", &pdf)]);
+    let mut resp = app
+        .client
+        .post(format!(
+            "{}/api/v1/dossiers/{code}/components/{item}/files",
+            app.base
+        ))
+        .insert_header(("Authorization", format!("Bearer {}", app.admin_token)))
+        .insert_header(("Content-Type", ct))
+        .send_body(body)
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.body().await.unwrap();
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&text));
+}
+
+async fn indicators(app: &TestApp) -> Vec<Value> {
+    app.get(
+        "/api/v1/reports/indicators?from=2025-03-01&to=2025-03-31",
+        Some(&app.admin_token),
+    )
+    .await
+    .expect(200)
+    .body
+    .as_array()
+    .unwrap()
+    .clone()
+}
+
+fn ratio(list: &[Value], id: &str) -> (f64, f64) {
+    let i = list.iter().find(|i| i["id"] == id).unwrap();
+    (
+        i["numerator"].as_f64().unwrap(),
+        i["denominator"].as_f64().unwrap(),
+    )
+}
+
+/// P4: no paper result, a fee. X (P4, online) digitised, paid online, approved 06/03 10:00
+/// without an electronic result; Y (P4) open; Z (P1, paper result) digitised, approved 05/03
+/// 10:00 with an electronic result.
+backend_test!(the_766_formulas_are_the_official_ones, |app| {
+    app.office().await;
+    let mut p4 = test_procedure("P4", "pause", 1);
+    p4["paper_result"] = json!(false);
+    p4["fee_vnd"] = json!(50000);
+    app.post("/api/v1/procedures", Some(&app.admin_token), &p4)
+        .await
+        .expect(201);
+    app.clock.set(at("2025-04-15T10:00:00+07:00"));
+    let enter = |procedure: &'static str, channel: &'static str| {
+        let app = &app;
+        async move {
+            let mut body = dossier_body(procedure, channel);
+            body["received_at"] = json!("2025-03-03T09:00:00+07:00");
+            app.post("/api/v1/dossiers", Some(&app.admin_token), &body)
+                .await
+                .expect(201)
+                .body["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let x = enter("P4", "online").await;
+    upload_pdf(&app, &x, "TP01").await;
+    upload_pdf(&app, &x, "TP02").await;
+    act(&app, &x, "transfer", "2025-03-03T10:00:00+07:00", json!({})).await;
+    act(
+        &app,
+        &x,
+        "request_payment",
+        "2025-03-04T09:00:00+07:00",
+        json!({"amount_vnd": 50000}),
+    )
+    .await;
+    act(
+        &app,
+        &x,
+        "payment_received",
+        "2025-03-05T09:00:00+07:00",
+        json!({"online": true, "reference": "VNPAY-1"}),
+    )
+    .await;
+    act(
+        &app,
+        &x,
+        "approve",
+        "2025-03-06T10:00:00+07:00",
+        json!({"result_reference": "X"}),
+    )
+    .await;
+    let _y = enter("P4", "direct").await;
+    let z = enter("P1", "direct").await;
+    upload_pdf(&app, &z, "TP01").await;
+    upload_pdf(&app, &z, "TP02").await;
+    act(&app, &z, "transfer", "2025-03-03T10:00:00+07:00", json!({})).await;
+    act(
+        &app,
+        &z,
+        "approve",
+        "2025-03-05T10:00:00+07:00",
+        json!({"result_reference": "Z", "electronic_result": true}),
+    )
+    .await;
+    assert_eq!(view(&app, &x).await["digitised"], true);
+
+    let list = indicators(&app).await;
+    // 3.6: paid online / received of fee-bearing procedures: X of X, Y (old: X of the one
+    // dossier with a recorded payment, 100 %).
+    assert_eq!(ratio(&list, "3.6"), (1.0, 2.0));
+    // 4.1: only procedures with a paper result: Z of Z (old: Z of X, Z, 50 %).
+    assert_eq!(ratio(&list, "4.1"), (1.0, 1.0));
+    // 4.2: digitised and an electronic result: Z of 3 received (old: X and Z digitised, 2 / 3).
+    assert_eq!(ratio(&list, "4.2"), (1.0, 3.0));
+    // 3.3: X online, and P4 has no paper result, so no electronic one is needed: 1 / 3.
+    assert_eq!(ratio(&list, "3.3"), (1.0, 3.0));
+    // 2.2: Z 17 h (03/03 09:00 → 05/03 10:00), X 25 h (→ 06/03 10:00); per procedure and over
+    // both weighted by dossiers: 21 h = 2.63 working days.
+    let average = list.iter().find(|i| i["id"] == "2.2").unwrap();
+    assert_eq!(average["rate"], 2.63);
+    let per = average["by_procedure"].as_array().unwrap();
+    assert_eq!(
+        per.iter()
+            .map(|p| (
+                p["procedure_code"].as_str().unwrap(),
+                p["average_working_days"].as_f64().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [("P1", 2.13), ("P4", 3.13)]
+    );
+    assert!(
+        list.iter()
+            .all(|i| !i["formula"].as_str().unwrap().is_empty())
+    );
+});
+
+backend_test!(statutory_periods_and_the_decree_09_cut_off, |app| {
+    pauses(&app).await;
+    let get = |q: &'static str| {
+        let app = &app;
+        async move {
+            app.get(
+                &format!("/api/v1/reports/bieu-06?{q}"),
+                Some(&app.admin_token),
+            )
+            .await
+        }
+    };
+    let q1 = get("period=2025-Q1").await.expect(200);
+    assert_eq!(
+        (&q1.body["from"], &q1.body["to"]),
+        (&json!("2025-01-01"), &json!("2025-03-31"))
+    );
+    // Nghị định 09/2019 Art. 12: a month's figures run from the 15th of the month before to
+    // the 14th. March 2025 = 15/02 – 14/03: J, K, L and N received (M came on 17/03); N not
+    // yet stopped (20/03): K overdue since its supplement came after its due time, L overdue
+    // (due 12/03), J and N (frozen with time left) within.
+    let m = get("period=2025-M03&cutoff=nd09").await.expect(200);
+    assert_eq!(
+        (&m.body["from"], &m.body["to"]),
+        (&json!("2025-02-15"), &json!("2025-03-14"))
+    );
+    assert_eq!(m.body["period"]["cutoff"], "nd09");
+    assert_eq!(numbers(&m.body["total"])[0], [4, 0, 4, 0, 0]);
+    assert_eq!(numbers(&m.body["total"])[3], [4, 2, 2, 0, 0]);
+    let year = get("period=2025&cutoff=nd09").await.expect(200);
+    assert_eq!(
+        (&year.body["from"], &year.body["to"]),
+        (&json!("2024-12-15"), &json!("2025-12-14"))
+    );
+    for (q, field) in [
+        ("period=2025-M13", "period"),
+        ("period=2025-Q1&from=2025-01-01", "period"),
+        ("period=2025-Q1&cutoff=fiscal", "cutoff"),
+        ("from=2025-01-01&to=2025-01-31&cutoff=nd09", "cutoff"),
+    ] {
+        let r = get(q).await.expect_problem(422, "validation.failed");
+        assert!(r.text.contains(field), "{q}: {}", r.text);
+    }
+});
+
+backend_test!(the_csv_opens_as_utf8_and_the_page_prints, |app| {
+    pauses(&app).await;
+    let csv = app
+        .get(
+            "/api/v1/reports/bieu-06?period=2025-M03&format=csv",
+            Some(&app.admin_token),
+        )
+        .await
+        .expect(200);
+    // Read back by a CSV reader, as a spreadsheet would: the BOM, then the Vietnamese headings.
+    let bytes = csv.text.as_bytes();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[3..]);
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "STT");
+    assert_eq!(&headers[3], "Tổng số hồ sơ tiếp nhận");
+    assert_eq!(&headers[15], "Dừng xử lý");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(&rows[1][2], "Tổng cộng");
+    assert_eq!(&rows[1][3], "5");
+    assert_eq!(&rows[1][14], "1");
+
+    let page = app
+        .get(
+            "/api/v1/reports/bieu-06?period=2025-Q1&format=html",
+            Some(&app.admin_token),
+        )
+        .await
+        .expect(200);
+    assert!(page.content_type().starts_with("text/html"));
+    // minijinja escapes '/' in text as &#x2f;, which browsers show as '/'.
+    let html = &page.text.replace("&#x2f;", "/");
+    for needle in [
+        "Biểu số 06/VPCP/KSTT",
+        "Số hồ sơ nhận giải quyết",
+        "Số hồ sơ đang giải quyết",
+        "từ ngày 01/01/2025 đến ngày 31/03/2025",
+        "@media print",
+        "<svg",
+        "T01/2025",
+        "T03/2025",
+        "Tổng cộng",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+    // No script, no external resource: only the SVG namespace names a URL.
+    assert!(!html.contains("<script") && !html.contains("<link"));
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("http://www.w3.org/2000/svg").count()
+    );
+});
