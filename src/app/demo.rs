@@ -294,7 +294,7 @@ pub fn generate_dossiers(
             };
             let r2: u64 = rand::random();
             // 5 % got an apology with a new appointment two days later (due_at_current).
-            let due_current = if r2 % 20 == 0 {
+            let due_current = if r2.is_multiple_of(20) {
                 due.due_at + chrono::Duration::days(2)
             } else {
                 due.due_at

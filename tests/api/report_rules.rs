@@ -400,9 +400,9 @@ fn ratio(list: &[Value], id: &str) -> (f64, f64) {
     )
 }
 
-/// P4: no paper result, a fee. X (P4, online) digitised, paid online, approved 06/03 10:00
-/// without an electronic result; Y (P4) open; Z (P1, paper result) digitised, approved 05/03
-/// 10:00 with an electronic result.
+// P4: no paper result, a fee. X (P4, online) digitised, paid online, approved 06/03 10:00
+// without an electronic result; Y (P4) open; Z (P1, paper result) digitised, approved 05/03
+// 10:00 with an electronic result.
 backend_test!(the_766_formulas_are_the_official_ones, |app| {
     app.office().await;
     let mut p4 = test_procedure("P4", "pause", 1);
