@@ -597,3 +597,94 @@ backend_test!(the_csv_opens_as_utf8_and_the_page_prints, |app| {
         html.matches("http://www.w3.org/2000/svg").count()
     );
 });
+
+#[derive(Debug, PartialEq, diesel::QueryableByName)]
+struct ReportColumns {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    timeliness_current: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    due_current_day: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    held_day: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    held_current_day: Option<i32>,
+}
+
+fn report_columns(conn: &mut motcua::db::DbConnection) -> Vec<ReportColumns> {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT code, timeliness_current, due_current_day, held_day, held_current_day
+         FROM dossiers ORDER BY code",
+    )
+    .load(conn)
+    .unwrap()
+}
+
+/// Reverts the migrations down to and including 2026-12-01-000007_report_rules.
+fn revert_report_rules(conn: &mut motcua::db::DbConnection) {
+    use diesel_migrations::MigrationHarness;
+    use motcua::db::{DbConnection, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+    let mine = "20261201000007";
+    loop {
+        let applied: Vec<String> = match conn {
+            DbConnection::Sqlite(c) => c.applied_migrations().unwrap(),
+            DbConnection::Postgresql(c) => c.applied_migrations().unwrap(),
+        }
+        .into_iter()
+        .map(|v| v.to_string())
+        .collect();
+        if !applied.iter().any(|v| v.as_str() == mine) {
+            break;
+        }
+        match conn {
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS).map(|_| ()),
+            DbConnection::Postgresql(c) => c.revert_last_migration(POSTGRES_MIGRATIONS).map(|_| ()),
+        }
+        .unwrap();
+    }
+}
+
+backend_test!(the_migration_carries_the_report_columns_forward, |app| {
+    let p = pauses(&app).await;
+    // And a dossier decided after an apology (O of the apology fixture).
+    let apology =
+        json!({"reasons": "Cần xác minh thực địa", "new_due_at": "2025-03-14T09:00:00+07:00"});
+    let o = back_enter(&app, "2025-03-03T09:00:00+07:00").await;
+    act(&app, &o, "transfer", "2025-03-03T10:00:00+07:00", json!({})).await;
+    act(&app, &o, "apologize", "2025-03-06T09:00:00+07:00", apology).await;
+    act(&app, &o, "approve", "2025-03-12T10:00:00+07:00", json!({})).await;
+    let mut conn = app.state.pool.get().unwrap();
+    let stamped = report_columns(&mut conn);
+    let day = |d: &str| {
+        motcua::domain::stats::day_number(chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap())
+    };
+    let of = |code: &str| stamped.iter().find(|r| r.code == code).unwrap();
+    // What the service stamps: J held since 05/03, K (paused late) not held, M held since
+    // 19/03; O early against the apology's 14/03.
+    assert_eq!(of(&p.j).held_day, Some(day("2025-03-05")));
+    assert_eq!(of(&p.k).held_day, None);
+    assert_eq!(of(&p.m).held_current_day, Some(day("2025-03-19")));
+    assert_eq!(
+        (of(&o).timeliness_current.as_deref(), of(&o).due_current_day),
+        (Some("early"), Some(day("2025-03-14")))
+    );
+    assert_eq!(of(&p.n).held_day, Some(day("2025-03-11")));
+    // Without the columns, then migrated again: the same values, from the rows' own data —
+    // except that a stop recorded before the migration no longer knows when its pause began
+    // (the stop cleared it): N keeps its timeliness but has no held day (docs/reports.md).
+    revert_report_rules(&mut conn);
+    assert!(motcua::db::run_migrations(&mut conn).unwrap() > 0);
+    let migrated = report_columns(&mut conn);
+    for (after, before) in migrated.iter().zip(&stamped) {
+        if after.code == p.n {
+            assert_eq!(after.held_day, None);
+            assert_eq!(after.timeliness_current, before.timeliness_current);
+        } else {
+            assert_eq!(after, before);
+        }
+    }
+    assert_eq!(migrated.len(), stamped.len());
+    drop(conn);
+});
