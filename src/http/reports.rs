@@ -177,7 +177,15 @@ pub async fn bieu06(
     _caller: Caller<Reporters>,
     q: web::Query<PeriodQuery>,
 ) -> AppResult<HttpResponse> {
-    let format = q.format.clone().unwrap_or_else(|| "json".into());
+    bieu06_response(&state, q.into_inner()).await
+}
+
+/// Biểu 06 in the format asked for; the console's export answers the same.
+pub(super) async fn bieu06_response(
+    state: &web::Data<AppState>,
+    query: PeriodQuery,
+) -> AppResult<HttpResponse> {
+    let format = query.format.clone().unwrap_or_else(|| "json".into());
     if !matches!(format.as_str(), "json" | "csv" | "xlsx") {
         return Err(AppError::invalid_field(
             "format",
@@ -185,7 +193,6 @@ pub async fn bieu06(
         ));
     }
     let tz = state.calendar.settings().timezone();
-    let query = q.into_inner();
     let report = state
         .run(move |conn| reports::bieu06(conn, tz, &query))
         .await?;

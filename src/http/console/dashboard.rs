@@ -1,0 +1,301 @@
+//! The leader's dashboard (Biểu 06 for a period preset, its CSV/XLSX export, the on-time
+//! rate by month as an SVG drawn here, the 766 indicators, the overdue list) and the
+//! administration page (units, users, procedures with their versions, the calendar's change
+//! log). Both read through the report, user, unit, procedure and calendar use cases.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use chrono::{Datelike, Months, NaiveDate};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::super::access::{Admin, Caller, Reporters};
+use super::super::dossiers::with_ctx;
+use super::super::reports::bieu06_response;
+use super::super::session::Csrf;
+use super::{layout, render, role_label, when};
+use crate::app::dossiers::{self, ListQuery};
+use crate::app::reports::{self, PeriodQuery};
+use crate::app::{AppState, PageRequest, calendar, procedures, units, users};
+use crate::domain::stats::Bieu06Row;
+use crate::error::AppResult;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DashboardQuery {
+    /// `month` (default: this month), `quarter`, `half` (6 months) or `year`, ending today.
+    pub period: Option<String>,
+}
+
+const PRESETS: [(&str, &str); 4] = [
+    ("month", "Tháng này"),
+    ("quarter", "Quý này"),
+    ("half", "6 tháng"),
+    ("year", "Năm nay"),
+];
+
+/// The first day of the preset's period that ends on `today`.
+fn period_start(period: &str, today: NaiveDate) -> NaiveDate {
+    let first_of = |month: u32| NaiveDate::from_ymd_opt(today.year(), month, 1).unwrap_or(today);
+    match period {
+        "quarter" => first_of((today.month0() / 3) * 3 + 1),
+        "half" => first_of(today.month())
+            .checked_sub_months(Months::new(5))
+            .unwrap_or(today),
+        "year" => first_of(1),
+        _ => first_of(today.month()),
+    }
+}
+
+fn rate(r: &Bieu06Row) -> String {
+    r.on_time_rate
+        .map_or("—".into(), |x| format!("{:.1}%", x * 100.0))
+}
+
+/// Bars of the on-time rate per month; months without a resolved dossier have no bar.
+fn chart(months: &[(String, Option<f64>)]) -> String {
+    let (w, h, left, bottom) = (640.0_f64, 220.0_f64, 40.0_f64, 30.0_f64);
+    let n = months.len().max(1) as f64;
+    let slot = (w - left) / n;
+    let plot = h - bottom - 10.0;
+    let mut svg = format!(
+        r#"<svg class="chart" role="img" aria-labelledby="chart-title" viewBox="0 0 {w} {h}" width="100%" style="max-width:{w}px"><title id="chart-title">Tỷ lệ giải quyết đúng hạn theo tháng</title>"#
+    );
+    for pct in [0, 50, 100] {
+        let y = 10.0 + plot * (1.0 - f64::from(pct) / 100.0);
+        svg.push_str(&format!(
+            r##"<line x1="{left}" x2="{w}" y1="{y}" y2="{y}" stroke="#c9d3dd"/><text x="2" y="{}">{pct}%</text>"##,
+            y + 4.0
+        ));
+    }
+    for (i, (label, value)) in months.iter().enumerate() {
+        let x = left + slot * i as f64 + slot * 0.2;
+        if let Some(v) = value {
+            let bh = plot * v.clamp(0.0, 1.0);
+            svg.push_str(&format!(
+                r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#1b5e20"><title>{label}: {:.1}%</title></rect><text x="{x:.1}" y="{:.1}">{:.0}%</text>"##,
+                10.0 + plot - bh,
+                slot * 0.6,
+                v * 100.0,
+                (10.0 + plot - bh - 3.0).max(10.0),
+                v * 100.0
+            ));
+        }
+        svg.push_str(&format!(
+            r#"<text x="{x:.1}" y="{}">{label}</text>"#,
+            h - 10.0
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Biểu 06, the monthly on-time chart, the 766 indicators and the overdue dossiers.
+#[utoipa::path(get, path = "/console/dashboard", tag = "console", params(DashboardQuery),
+    responses((status = 200, content_type = "text/html"), (status = 403, content_type = "text/html")))]
+pub async fn dashboard(
+    state: web::Data<AppState>,
+    caller: Caller<Reporters>,
+    csrf: Csrf,
+    q: web::Query<DashboardQuery>,
+) -> AppResult<HttpResponse> {
+    let p = caller.into_inner();
+    let period = q
+        .period
+        .as_deref()
+        .filter(|x| PRESETS.iter().any(|(k, _)| k == x))
+        .unwrap_or("month")
+        .to_owned();
+    let tz = state.calendar.settings().timezone();
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let from = period_start(&period, today);
+    let query = |from: NaiveDate, to: NaiveDate| PeriodQuery {
+        from: Some(from),
+        to: Some(to),
+        group_by: Some("field".into()),
+        format: None,
+    };
+    let whole = query(from, today);
+    let mut months = Vec::new();
+    let mut m = from;
+    while m <= today {
+        let next = m.checked_add_months(Months::new(1)).unwrap_or(today);
+        let end = next.pred_opt().unwrap_or(m).min(today);
+        months.push((m, end));
+        m = next;
+    }
+    let (report, by_month, indicators, overdue) = with_ctx(&state, p.clone(), move |conn, ctx| {
+        let report = reports::bieu06(conn, tz, &whole)?;
+        let mut by_month = Vec::new();
+        for (a, b) in &months {
+            let r = reports::bieu06(conn, tz, &query(*a, *b))?;
+            by_month.push((a.format("%m/%Y").to_string(), r.total.on_time_rate));
+        }
+        let indicators = reports::indicators(conn, ctx.cal, &whole)?;
+        let overdue = dossiers::list(
+            conn,
+            ctx,
+            &ListQuery {
+                overdue: Some(true),
+                per_page: Some(50),
+                ..ListQuery::default()
+            },
+        )?;
+        Ok((report, by_month, indicators, overdue))
+    })
+    .await?;
+    let mut ctx = layout(&state, Some(&p), &csrf, "Thống kê", "/console/dashboard");
+    ctx.insert(
+        "presets".into(),
+        json!(
+            PRESETS
+                .iter()
+                .map(|(k, l)| json!({"href": format!("/console/dashboard?period={k}"), "label": l, "current": *k == period}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    ctx.insert("from".into(), json!(from.format("%d/%m/%Y").to_string()));
+    ctx.insert("to".into(), json!(today.format("%d/%m/%Y").to_string()));
+    let export =
+        |format: &str| format!("/console/dashboard/bieu-06?from={from}&to={today}&format={format}");
+    ctx.insert("export_csv".into(), json!(export("csv")));
+    ctx.insert("export_xlsx".into(), json!(export("xlsx")));
+    let row = |r: &Bieu06Row, total: bool| {
+        let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+        v["rate"] = json!(rate(r));
+        v["total"] = json!(total);
+        if total {
+            v["label"] = json!("Tổng cộng");
+        }
+        v
+    };
+    let mut rows: Vec<Value> = report.rows.iter().map(|r| row(r, false)).collect();
+    rows.push(row(&report.total, true));
+    ctx.insert("rows".into(), json!(rows));
+    ctx.insert("chart".into(), json!(chart(&by_month)));
+    ctx.insert(
+        "indicators".into(),
+        json!(
+            indicators
+                .iter()
+                .map(|i| json!({"id": i.id, "name": i.name,
+                    "rate": i.rate.map_or("—".into(), |r| format!("{r:.1}")),
+                    "points": i.points.map_or("—".into(), |x| format!("{x:.2} / {}", i.max_points))}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    ctx.insert("overdue_total".into(), json!(overdue.total));
+    ctx.insert(
+        "overdue".into(),
+        json!(
+            overdue
+                .items
+                .iter()
+                .map(|d| json!({"code": d.code, "procedure": d.procedure.name,
+                    "step": d.current_step.as_ref().map(|s| format!("{} ({})", s.name, s.unit_code)),
+                    "due": when(d.due_at_current.or(d.due_at))}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    render(StatusCode::OK, "dashboard.html", ctx)
+}
+
+/// Biểu 06 of a period as CSV or XLSX, as `GET /api/v1/reports/bieu-06` answers it.
+#[utoipa::path(get, path = "/console/dashboard/bieu-06", tag = "console", params(PeriodQuery),
+    responses((status = 200, description = "CSV or XLSX"), (status = 422, content_type = "text/html")))]
+pub async fn dashboard_export(
+    state: web::Data<AppState>,
+    _caller: Caller<Reporters>,
+    q: web::Query<PeriodQuery>,
+) -> AppResult<HttpResponse> {
+    bieu06_response(&state, q.into_inner()).await
+}
+
+/// Units, users, procedures with their versions, and the calendar's change log.
+#[utoipa::path(get, path = "/console/admin", tag = "console",
+    responses((status = 200, content_type = "text/html"), (status = 403, content_type = "text/html")))]
+pub async fn admin(
+    state: web::Data<AppState>,
+    caller: Caller<Admin>,
+    csrf: Csrf,
+) -> AppResult<HttpResponse> {
+    let p = caller.into_inner();
+    let tz = state.calendar.settings().timezone();
+    let (unit_list, user_page, procs, changes) = state
+        .run(move |conn| {
+            let page = PageRequest::new(Some(1), Some(200))?;
+            Ok((
+                units::list_units(conn)?,
+                users::list_users(conn, page)?,
+                procedures::list(conn, None, page)?,
+                calendar::list_changes(conn)?,
+            ))
+        })
+        .await?;
+    let mut ctx = layout(&state, Some(&p), &csrf, "Quản trị", "/console/admin");
+    ctx.insert("units".into(), json!(unit_list));
+    ctx.insert("users_total".into(), json!(user_page.total));
+    ctx.insert(
+        "users".into(),
+        json!(
+            user_page
+                .items
+                .iter()
+                .map(|u| json!({"username": u.username, "full_name": u.full_name, "role": role_label(u.role),
+                                "unit_code": u.unit_code, "active": u.active}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    let local = |t: chrono::DateTime<chrono::Utc>| {
+        t.with_timezone(&tz).format("%H:%M %d/%m/%Y").to_string()
+    };
+    ctx.insert(
+        "procedures".into(),
+        json!(
+            procs
+                .items
+                .iter()
+                .map(|pr| json!({"code": pr.definition.code, "name": pr.definition.name,
+                    "field": pr.definition.field, "version": pr.version, "updated": local(pr.updated_at)}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    let value = |v: &Option<calendar::CalendarDayValue>| {
+        v.as_ref()
+            .map_or("—".to_owned(), |v| format!("{} {}", v.kind, v.name))
+    };
+    ctx.insert(
+        "changes".into(),
+        json!(
+            changes
+                .iter()
+                .map(
+                    |c| json!({"date": c.date.format("%d/%m/%Y").to_string(), "old": value(&c.old),
+                    "new": value(&c.new), "actor": c.actor, "at": local(c.at)})
+                )
+                .collect::<Vec<_>>()
+        ),
+    );
+    render(StatusCode::OK, "admin.html", ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_start_where_their_period_does() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let today = d(2025, 8, 14);
+        assert_eq!(period_start("month", today), d(2025, 8, 1));
+        assert_eq!(period_start("quarter", today), d(2025, 7, 1));
+        assert_eq!(period_start("half", today), d(2025, 3, 1));
+        assert_eq!(period_start("year", today), d(2025, 1, 1));
+    }
+
+    #[test]
+    fn the_chart_draws_a_bar_per_month_with_a_rate() {
+        let svg = chart(&[("01/2025".into(), Some(1.0)), ("02/2025".into(), None)]);
+        assert_eq!(svg.matches("<rect").count(), 1);
+        assert!(svg.contains("01/2025: 100.0%") && svg.contains("02/2025"));
+    }
+}
