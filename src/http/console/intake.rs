@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::super::access::{Caller, Counter};
 use super::super::dossiers::with_ctx;
 use super::super::session::Csrf;
-use super::queue::applicant_name;
+use super::queue::{applicant_name, urlencode};
 use super::{layout, problem_vi, render, when};
 use crate::app::AppState;
 use crate::app::PageRequest;
@@ -192,7 +192,8 @@ fn page_ctx(
         json!(
             data.matches
                 .iter()
-                .map(|p| json!({"code": p.definition.code, "name": p.definition.name, "field": p.definition.field}))
+                .map(|p| json!({"code": p.definition.code, "name": p.definition.name, "field": p.definition.field,
+                    "href": format!("/console/intake?procedure_code={}", urlencode(&p.definition.code))}))
                 .collect::<Vec<_>>()
         ),
     );

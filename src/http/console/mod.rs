@@ -318,8 +318,18 @@ pub async fn html_errors(
                 .collect()
         })
         .unwrap_or_default();
-    let principal = req.extensions().get::<Principal>().cloned();
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut principal = req.extensions().get::<Principal>().cloned();
+    // A refusal by role comes before the user is read: read them for the page's header.
+    if principal.is_none()
+        && let (Some(state), Some(token)) = (&state, session::session_token(&req))
+        && let Ok(claims) = state.tokens.verify(&token)
+    {
+        principal = state
+            .run(move |conn| users::authenticate(conn, &claims))
+            .await
+            .ok();
+    }
     let csrf = match (&state, session::session_token(&req)) {
         (Some(s), Some(t)) => Csrf(s.tokens.csrf_token(&t)),
         _ => Csrf::default(),
