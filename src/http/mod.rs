@@ -116,6 +116,8 @@ route_table! {
     get    "/console/dossiers/{code}/due"    => console::dossier_due,  Staff;
     post   "/console/dossiers/{code}/actions/{action}" => console::dossier_action, Actors;
     get    "/console/dossiers/{code}/forms/{form}" => console::dossier_form, Staff;
+    post   "/console/dossiers/{code}/components/{item_code}/files" => console::dossier_upload, Digitisers;
+    get    "/console/dossiers/{code}/components/{item_code}/files/{sha256}" => console::dossier_file, Staff;
     get    "/console/dashboard"              => console::dashboard,    Reporters;
     get    "/console/dashboard/bieu-06"      => console::dashboard_export, Reporters;
     get    "/console/admin"                  => console::admin,        Admin;

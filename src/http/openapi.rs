@@ -74,6 +74,8 @@ use super::{
         console::dossier::dossier_due,
         console::dossier::dossier_action,
         console::dossier::dossier_form,
+        console::dossier::dossier_upload,
+        console::dossier::dossier_file,
         console::dashboard::dashboard,
         console::dashboard::dashboard_export,
         console::dashboard::admin,

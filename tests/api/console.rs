@@ -241,9 +241,29 @@ per_backend_test!(browser_walk, |backend| {
     b.close_window().await;
     b.switch_to(&main).await;
 
-    // The clerk transfers it to the unit.
+    // The clerk scans TP01 on the dossier page, then transfers it to the unit.
     open_dossier(&b, &app, &code).await;
     assert!(b.text("#dossier-state").await.contains("Đã tiếp nhận"));
+    let scan = app.db.dir().join("to-ba-khai.png");
+    std::fs::write(&scan, b"\x89PNG\r\n\x1a\n0000IHDR a scanned page").unwrap();
+    b.fill("#f-file-TP01", scan.to_str().unwrap()).await;
+    b.click("#upload-TP01 button[type=submit]").await;
+    b.wait_for("[role=status]").await;
+    let link = b.find("a.scan[data-item='TP01']").await;
+    let _ = link;
+    let href = b
+        .execute(
+            "return document.querySelector(\"a.scan[data-item='TP01']\").getAttribute('href')",
+            json!([]),
+        )
+        .await;
+    let status = b
+        .execute_async(
+            "const [href, done] = arguments; fetch(href).then(r => done(r.status)).catch(() => done(-1));",
+            json!([href]),
+        )
+        .await;
+    assert_eq!(status, 200, "{href}");
     b.click("#action-transfer button[type=submit]").await;
     b.wait_for("[role=status]").await;
     assert!(b.text("#dossier-state").await.contains("Đang giải quyết"));

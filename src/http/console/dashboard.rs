@@ -46,12 +46,12 @@ fn period_start(period: &str, today: NaiveDate) -> NaiveDate {
     }
 }
 
+/// The on-time rate, which the report gives in percent.
 fn rate(r: &Bieu06Row) -> String {
-    r.on_time_rate
-        .map_or("—".into(), |x| format!("{:.1}%", x * 100.0))
+    r.on_time_rate.map_or("—".into(), |x| format!("{x:.1}%"))
 }
 
-/// Bars of the on-time rate per month; months without a resolved dossier have no bar.
+/// Bars of the on-time rate (percent) per month; months without a resolved dossier have no bar.
 fn chart(months: &[(String, Option<f64>)]) -> String {
     let (w, h, left, bottom) = (640.0_f64, 220.0_f64, 40.0_f64, 30.0_f64);
     let n = months.len().max(1) as f64;
@@ -70,14 +70,14 @@ fn chart(months: &[(String, Option<f64>)]) -> String {
     for (i, (label, value)) in months.iter().enumerate() {
         let x = left + slot * i as f64 + slot * 0.2;
         if let Some(v) = value {
-            let bh = plot * v.clamp(0.0, 1.0);
+            let bh = plot * v.clamp(0.0, 100.0) / 100.0;
             svg.push_str(&format!(
                 r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#1b5e20"><title>{label}: {:.1}%</title></rect><text x="{x:.1}" y="{:.1}">{:.0}%</text>"##,
                 10.0 + plot - bh,
-                slot * 0.6,
-                v * 100.0,
+                (slot * 0.6).min(60.0),
+                v,
                 (10.0 + plot - bh - 3.0).max(10.0),
-                v * 100.0
+                v
             ));
         }
         svg.push_str(&format!(
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn the_chart_draws_a_bar_per_month_with_a_rate() {
-        let svg = chart(&[("01/2025".into(), Some(1.0)), ("02/2025".into(), None)]);
+        let svg = chart(&[("01/2025".into(), Some(100.0)), ("02/2025".into(), None)]);
         assert_eq!(svg.matches("<rect").count(), 1);
         assert!(svg.contains("01/2025: 100.0%") && svg.contains("02/2025"));
     }

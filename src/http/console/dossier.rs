@@ -10,8 +10,9 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::super::access::{Actors, Caller, Staff};
+use super::super::access::{Actors, Caller, Digitisers, Staff};
 use super::super::dossiers::with_ctx;
+use super::super::files::{receive_upload, send_file};
 use super::super::session::Csrf;
 use super::queue::urgency;
 use super::{layout, problem_vi, render, render_html, see_other, when};
@@ -20,7 +21,7 @@ use crate::app::files::{self, DossierFiles};
 use crate::app::procedures::{self, Procedure};
 use crate::app::users::Principal;
 use crate::app::{AppState, forms};
-use crate::domain::state::Action;
+use crate::domain::state::{Action, State};
 use crate::error::{AppError, AppResult, Code, Problem};
 
 type Fields = Vec<(String, String)>;
@@ -217,6 +218,9 @@ const FORMS: [(&str, &str); 5] = [
 ];
 
 fn action_label(name: &str) -> String {
+    if name == "upload" {
+        return "Tải bản quét lên".to_owned();
+    }
     Action::ALL
         .into_iter()
         .find(|a| a.as_str() == name)
@@ -286,7 +290,7 @@ fn page(
                 .iter()
                 .map(|c| json!({"item_code": c.item_code, "name": c.name, "required": c.required,
                                 "must_digitise": c.must_digitise, "count": c.count, "pages": c.pages,
-                                "kind": serde_json::to_value(c.kind).unwrap_or_default(),
+                                "kind": super::intake::kind_label(c.kind),
                                 "files": files_of(&c.item_code)}))
                 .collect::<Vec<_>>()
         ),
@@ -318,6 +322,18 @@ fn page(
         ),
     );
     ctx.insert("d".into(), json!(d));
+    ctx.insert(
+        "may_upload".into(),
+        json!(
+            matches!(
+                p.role,
+                crate::auth::Role::Admin
+                    | crate::auth::Role::Clerk
+                    | crate::auth::Role::Officer
+                    | crate::auth::Role::Leader
+            ) && !matches!(d.state, State::Refused | State::Stopped | State::Delivered)
+        ),
+    );
     if let Some(p) = problem {
         ctx.insert("problem".into(), problem_vi(p));
     }
@@ -588,4 +604,35 @@ pub async fn dossier_form(
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(html))
+}
+
+/// A scan uploaded from the dossier page (`_csrf` in the query: the form is multipart), by
+/// the API's upload; back to the page.
+#[utoipa::path(post, path = "/console/dossiers/{code}/components/{item_code}/files", tag = "console",
+    params(("code" = String, Path), ("item_code" = String, Path)),
+    request_body(content_type = "multipart/form-data", description = "`file`"),
+    responses((status = 303, description = "back to the dossier page"), (status = 413, content_type = "text/html"),
+        (status = 415, content_type = "text/html")))]
+pub async fn dossier_upload(
+    state: web::Data<AppState>,
+    caller: Caller<Digitisers>,
+    path: web::Path<(String, String)>,
+    payload: actix_multipart::Multipart,
+) -> AppResult<HttpResponse> {
+    let (code, item) = path.into_inner();
+    receive_upload(&state, caller.into_inner(), code.clone(), item, payload).await?;
+    Ok(see_other(&format!("/console/dossiers/{code}?done=upload")))
+}
+
+/// A component's scan, to view (the API's download).
+#[utoipa::path(get, path = "/console/dossiers/{code}/components/{item_code}/files/{sha256}", tag = "console",
+    params(("code" = String, Path), ("item_code" = String, Path), ("sha256" = String, Path)),
+    responses((status = 200, description = "the file"), (status = 404, content_type = "text/html")))]
+pub async fn dossier_file(
+    state: web::Data<AppState>,
+    caller: Caller<Staff>,
+    path: web::Path<(String, String, String)>,
+) -> AppResult<HttpResponse> {
+    let (code, item, sha) = path.into_inner();
+    send_file(&state, caller.into_inner(), code, item, sha).await
 }

@@ -50,6 +50,16 @@ const KINDS: [(&str, &str); 4] = [
     ("electronic", "Bản điện tử"),
 ];
 
+/// How a handed-in component is named on the page.
+pub(super) fn kind_label(k: ComponentKind) -> &'static str {
+    match k {
+        ComponentKind::Original => "Bản chính",
+        ComponentKind::Copy => "Bản sao",
+        ComponentKind::CertifiedCopy => "Bản sao chứng thực",
+        ComponentKind::Electronic => "Bản điện tử",
+    }
+}
+
 fn kind(s: &str) -> ComponentKind {
     match s {
         "copy" => ComponentKind::Copy,

@@ -10,7 +10,9 @@ pub mod intake;
 pub mod queue;
 
 pub use dashboard::{admin, dashboard, dashboard_export};
-pub use dossier::{dossier, dossier_action, dossier_due, dossier_form};
+pub use dossier::{
+    dossier, dossier_action, dossier_due, dossier_file, dossier_form, dossier_upload,
+};
 pub use intake::{intake, intake_page};
 pub use queue::queue;
 
@@ -91,6 +93,14 @@ fn env() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        // A missing value (JSON null) shows as nothing, not "none".
+        env.set_formatter(|out, state, value| {
+            if value.is_none() || value.is_undefined() {
+                Ok(())
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
         for (name, source) in TEMPLATES {
             // Compiled in; `every_template_compiles` fails the suite on a broken one.
             let _ = env.add_template(name, source);
