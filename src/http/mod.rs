@@ -121,6 +121,9 @@ route_table! {
     get    "/console/dashboard"              => console::dashboard,    Reporters;
     get    "/console/dashboard/bieu-06"      => console::dashboard_export, Reporters;
     get    "/console/admin"                  => console::admin,        Admin;
+    post   "/console/admin/users"            => console::admin_create_user, Admin;
+    post   "/console/admin/units"            => console::admin_create_unit, Admin;
+    post   "/console/admin/calendar"         => console::admin_calendar_day, Admin;
 }
 
 /// Where the staff console's pages live; their rows take the page session's cookie too.

@@ -79,6 +79,9 @@ use super::{
         console::dashboard::dashboard,
         console::dashboard::dashboard_export,
         console::dashboard::admin,
+        console::dashboard::admin_create_user,
+        console::dashboard::admin_create_unit,
+        console::dashboard::admin_calendar_day,
     ),
     components(schemas(crate::error::Problem, public::LookupForm, console::LoginForm))
 )]

@@ -6,7 +6,7 @@
 //! CSRF-less post is refused, a user without the role sees no button and gets 403 posting
 //! anyway, typed values survive a refusal, and axe-core finds no serious or critical
 //! violation on any page. `MOTCUA_SCREENSHOTS=docs/console` also saves each page at
-//! 1366×768 there, with `axe.md` (the per-page axe result).
+//! 1366×768 (two at a phone's 390×844) there, with `axe.md` (the per-page axe result).
 //!
 //! Also, without a browser: the session cookie is accepted on page routes only, revoked
 //! with the token, and a cookie post without its CSRF token changes nothing.
@@ -380,6 +380,22 @@ per_backend_test!(browser_walk, |backend| {
             "hồ sơ đã trả kết quả, phiếu kiểm soát",
         )
         .await;
+    // On a phone's screen: the dossier page and the queue.
+    b.resize(390, 844).await;
+    open_dossier(&b, &app, &code).await;
+    pages
+        .check(
+            &b,
+            "14-phone-dossier",
+            "trang hồ sơ trên điện thoại (390×844)",
+        )
+        .await;
+    b.goto(&format!("{}/console", app.base)).await;
+    b.wait_for("table").await;
+    pages
+        .check(&b, "15-phone-queue", "hàng đợi trên điện thoại (390×844)")
+        .await;
+    b.resize(1366, 768).await;
     // A page the clerk may not open answers 403 as a page.
     b.goto(&format!("{}/console/dashboard", app.base)).await;
     b.wait_for("#problem").await;
@@ -404,11 +420,42 @@ per_backend_test!(browser_walk, |backend| {
     b.goto(&format!("{}/console/admin", app.base)).await;
     b.wait_for("#users").await;
     assert!(b.source().await.contains("officer1"));
+    // A user with a too short password: refused, what was typed (but the password) kept.
+    b.fill("#f-user-username", "clerk2").await;
+    b.fill("#f-user-full_name", "Cán bộ Hai").await;
+    b.fill("#f-user-password", "short").await;
+    b.click("#form-user button[type=submit]").await;
+    b.wait_for("#problem").await;
+    assert_eq!(b.value("#f-user-full_name").await, "Cán bộ Hai");
+    assert_eq!(b.value("#f-user-password").await, "");
+    b.fill("#f-user-password", "clerk2-password").await;
+    b.click("#form-user button[type=submit]").await;
+    b.wait_for("[role=status]").await;
+    assert!(b.source().await.contains("Cán bộ Hai"));
+    // A make-up working day, logged in the calendar's change log.
+    b.execute(
+        "document.getElementById('f-day-date').value = '2025-03-15'",
+        json!([]),
+    )
+    .await;
+    b.execute(
+        "document.getElementById('f-day-kind').value = 'makeup_workday'",
+        json!([]),
+    )
+    .await;
+    b.fill("#f-day-name", "Làm bù thử").await;
+    b.click("#form-calendar button[type=submit]").await;
+    b.wait_for("[role=status]").await;
+    assert!(
+        b.text("#calendar-log + .table-wrap")
+            .await
+            .contains("Làm bù thử")
+    );
     pages
         .check(
             &b,
             "12-admin",
-            "quản trị: đơn vị, người dùng, thủ tục, lịch",
+            "quản trị: đơn vị, người dùng, thủ tục, lịch và nhật ký",
         )
         .await;
     logout(&b).await;

@@ -245,6 +245,16 @@ impl Browser {
         .await;
     }
 
+    /// Resizes the window (a phone's width, then back to 1366×768).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
     pub async fn screenshot_png(&self) -> Vec<u8> {
         let b64 = self.cmd("GET", "/screenshot", json!(null)).await;
         base64::engine::general_purpose::STANDARD

@@ -16,9 +16,11 @@ use super::super::session::Csrf;
 use super::{layout, render, role_label, when};
 use crate::app::dossiers::{self, ListQuery};
 use crate::app::reports::{self, PeriodQuery};
+use crate::app::users::Principal;
 use crate::app::{AppState, PageRequest, calendar, procedures, units, users};
+use crate::auth::Role;
 use crate::domain::stats::Bieu06Row;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, Problem};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DashboardQuery {
@@ -210,28 +212,42 @@ pub async fn dashboard_export(
     bieu06_response(&state, q.into_inner()).await
 }
 
-/// Units, users, procedures with their versions, and the calendar's change log.
-#[utoipa::path(get, path = "/console/admin", tag = "console",
-    responses((status = 200, content_type = "text/html"), (status = 403, content_type = "text/html")))]
-pub async fn admin(
-    state: web::Data<AppState>,
-    caller: Caller<Admin>,
-    csrf: Csrf,
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.trim())
+}
+
+fn optional(f: &Fields, name: &str) -> Option<String> {
+    Some(field(f, name).to_owned()).filter(|v| !v.is_empty())
+}
+
+/// The administration page, with a problem and the form as typed when a change was refused.
+async fn admin_page(
+    state: &web::Data<AppState>,
+    p: &Principal,
+    csrf: &Csrf,
+    refused: Option<(&str, &Fields, &Problem)>,
+    done: Option<&str>,
 ) -> AppResult<HttpResponse> {
-    let p = caller.into_inner();
     let tz = state.calendar.settings().timezone();
-    let (unit_list, user_page, procs, changes) = state
+    let year = state.clock.now().with_timezone(&tz).year();
+    let cache = state.calendar.clone();
+    let (unit_list, user_page, procs, days, changes) = state
         .run(move |conn| {
             let page = PageRequest::new(Some(1), Some(200))?;
             Ok((
                 units::list_units(conn)?,
                 users::list_users(conn, page)?,
                 procedures::list(conn, None, page)?,
+                calendar::list_days(conn, &cache, year)?,
                 calendar::list_changes(conn)?,
             ))
         })
         .await?;
-    let mut ctx = layout(&state, Some(&p), &csrf, "Quản trị", "/console/admin");
+    let mut ctx = layout(state, Some(p), csrf, "Quản trị", "/console/admin");
     ctx.insert("units".into(), json!(unit_list));
     ctx.insert("users_total".into(), json!(user_page.total));
     ctx.insert(
@@ -243,6 +259,22 @@ pub async fn admin(
                 .map(|u| json!({"username": u.username, "full_name": u.full_name, "role": role_label(u.role),
                                 "unit_code": u.unit_code, "active": u.active}))
                 .collect::<Vec<_>>()
+        ),
+    );
+    ctx.insert(
+        "roles".into(),
+        json!(
+            [
+                Role::Clerk,
+                Role::Officer,
+                Role::Leader,
+                Role::Viewer,
+                Role::Admin,
+                Role::Portal
+            ]
+            .iter()
+            .map(|r| json!({"value": r.as_str(), "label": role_label(*r)}))
+            .collect::<Vec<_>>()
         ),
     );
     let local = |t: chrono::DateTime<chrono::Utc>| {
@@ -259,9 +291,29 @@ pub async fn admin(
                 .collect::<Vec<_>>()
         ),
     );
+    ctx.insert("year".into(), json!(year));
+    ctx.insert(
+        "days".into(),
+        json!(
+            days.iter()
+                .map(|d| json!({"date": d.date.format("%d/%m/%Y").to_string(), "kind": day_kind_label(&d.kind),
+                    "name": d.name, "source": d.source, "provisional": d.provisional}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    ctx.insert(
+        "day_kinds".into(),
+        json!(
+            DAY_KINDS
+                .iter()
+                .map(|(v, l)| json!({"value": v, "label": l}))
+                .collect::<Vec<_>>()
+        ),
+    );
     let value = |v: &Option<calendar::CalendarDayValue>| {
-        v.as_ref()
-            .map_or("—".to_owned(), |v| format!("{} {}", v.kind, v.name))
+        v.as_ref().map_or("—".to_owned(), |v| {
+            format!("{}: {}", day_kind_label(&v.kind), v.name)
+        })
     };
     ctx.insert(
         "changes".into(),
@@ -275,7 +327,180 @@ pub async fn admin(
                 .collect::<Vec<_>>()
         ),
     );
-    render(StatusCode::OK, "admin.html", ctx)
+    let mut typed = serde_json::Map::new();
+    let mut status = StatusCode::OK;
+    if let Some((form, f, problem)) = refused {
+        let values: serde_json::Map<String, Value> = f
+            .iter()
+            .filter(|(k, _)| k != "_csrf" && k != "password")
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        typed.insert(form.to_owned(), Value::Object(values));
+        ctx.insert("problem".into(), super::problem_vi(problem));
+        status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    ctx.insert("typed".into(), Value::Object(typed));
+    ctx.insert(
+        "flash".into(),
+        json!(done.map(|d| match d {
+            "user" => "Đã tạo người dùng.",
+            "unit" => "Đã tạo đơn vị.",
+            _ => "Đã lưu ngày đặc biệt; hạn của các hồ sơ đang mở đã được tính lại.",
+        })),
+    );
+    render(status, "admin.html", ctx)
+}
+
+const DAY_KINDS: [(&str, &str); 4] = [
+    ("holiday", "Nghỉ lễ, Tết"),
+    ("compensatory_off", "Nghỉ bù"),
+    ("swapped_off", "Nghỉ do hoán đổi"),
+    ("makeup_workday", "Làm bù"),
+];
+
+fn day_kind_label(kind: &str) -> &str {
+    DAY_KINDS
+        .iter()
+        .find(|(v, _)| *v == kind)
+        .map_or(kind, |(_, l)| l)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AdminQuery {
+    /// What was just saved: `user`, `unit` or `calendar`.
+    pub done: Option<String>,
+}
+
+/// Units, users, procedures with their versions, the calendar's special days of this year and
+/// its change log, with forms to add a unit, a user and a special day.
+#[utoipa::path(get, path = "/console/admin", tag = "console", params(AdminQuery),
+    responses((status = 200, content_type = "text/html"), (status = 403, content_type = "text/html")))]
+pub async fn admin(
+    state: web::Data<AppState>,
+    caller: Caller<Admin>,
+    csrf: Csrf,
+    q: web::Query<AdminQuery>,
+) -> AppResult<HttpResponse> {
+    admin_page(&state, &caller.into_inner(), &csrf, None, q.done.as_deref()).await
+}
+
+/// A refusal by the rules shows the page again with the form as typed; anything else is the
+/// error page.
+async fn saved_or_refused(
+    state: &web::Data<AppState>,
+    p: &Principal,
+    csrf: &Csrf,
+    form: &str,
+    f: &Fields,
+    outcome: AppResult<()>,
+) -> AppResult<HttpResponse> {
+    match outcome {
+        Ok(()) => Ok(super::see_other(&format!(
+            "/console/admin?done={form}#{form}s"
+        ))),
+        Err(AppError::Problem(problem)) if matches!(problem.status, 409 | 422) => {
+            admin_page(state, p, csrf, Some((form, f, &problem)), None).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Adds a user (the API's use case, the password hashed off the pool).
+#[utoipa::path(post, path = "/console/admin/users", tag = "console",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "username, password, full_name, email, role, unit_code, _csrf"),
+    responses((status = 303, description = "back to the page"), (status = 409, content_type = "text/html"),
+        (status = 422, content_type = "text/html")))]
+pub async fn admin_create_user(
+    state: web::Data<AppState>,
+    caller: Caller<Admin>,
+    csrf: Csrf,
+    form: web::Form<Fields>,
+) -> AppResult<HttpResponse> {
+    let p = caller.into_inner();
+    let f = form.into_inner();
+    let role = field(&f, "role").parse::<Role>();
+    let outcome = match role {
+        Err(_) => Err(AppError::invalid_field("role", "is not a role")),
+        Ok(role) => {
+            let req = users::CreateUserRequest {
+                username: field(&f, "username").to_owned(),
+                password: field(&f, "password").to_owned(),
+                full_name: field(&f, "full_name").to_owned(),
+                email: optional(&f, "email"),
+                role,
+                unit_code: optional(&f, "unit_code"),
+                active: true,
+            };
+            let now = state.clock.now();
+            let hash = match users::password_acceptable(&req.password) {
+                true => Some(state.logins.hash(req.password.clone()).await?),
+                false => None,
+            };
+            state
+                .run(move |conn| users::create_user_with_hash(conn, &req, hash, now).map(|_| ()))
+                .await
+        }
+    };
+    saved_or_refused(&state, &p, &csrf, "user", &f, outcome).await
+}
+
+/// Adds a unit.
+#[utoipa::path(post, path = "/console/admin/units", tag = "console",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "code, name, email, _csrf"),
+    responses((status = 303, description = "back to the page"), (status = 409, content_type = "text/html"),
+        (status = 422, content_type = "text/html")))]
+pub async fn admin_create_unit(
+    state: web::Data<AppState>,
+    caller: Caller<Admin>,
+    csrf: Csrf,
+    form: web::Form<Fields>,
+) -> AppResult<HttpResponse> {
+    let p = caller.into_inner();
+    let f = form.into_inner();
+    let unit = units::Unit {
+        code: field(&f, "code").to_owned(),
+        name: field(&f, "name").to_owned(),
+        email: optional(&f, "email"),
+    };
+    let now = state.clock.now();
+    let outcome = state
+        .run(move |conn| units::create_unit(conn, &unit, now).map(|_| ()))
+        .await;
+    saved_or_refused(&state, &p, &csrf, "unit", &f, outcome).await
+}
+
+/// Sets a special day of the working calendar (logged; open dossiers' due times recomputed).
+#[utoipa::path(post, path = "/console/admin/calendar", tag = "console",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "date (YYYY-MM-DD), kind, name, source, _csrf"),
+    responses((status = 303, description = "back to the page"), (status = 422, content_type = "text/html")))]
+pub async fn admin_calendar_day(
+    state: web::Data<AppState>,
+    caller: Caller<Admin>,
+    csrf: Csrf,
+    form: web::Form<Fields>,
+) -> AppResult<HttpResponse> {
+    let p = caller.into_inner();
+    let f = form.into_inner();
+    let outcome = match NaiveDate::parse_from_str(field(&f, "date"), "%Y-%m-%d") {
+        Err(_) => Err(AppError::invalid_field("date", "must be a date")),
+        Ok(date) => {
+            let req = calendar::PutCalendarDay {
+                kind: field(&f, "kind").to_owned(),
+                name: field(&f, "name").to_owned(),
+                source: field(&f, "source").to_owned(),
+            };
+            let (cache, principal, now) = (state.calendar.clone(), p.clone(), state.clock.now());
+            state
+                .run(move |conn| {
+                    calendar::put_day(conn, &cache, &principal, date, &req, now).map(|_| ())
+                })
+                .await
+        }
+    };
+    saved_or_refused(&state, &p, &csrf, "calendar", &f, outcome).await
 }
 
 #[cfg(test)]

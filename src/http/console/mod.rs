@@ -9,7 +9,9 @@ pub mod dossier;
 pub mod intake;
 pub mod queue;
 
-pub use dashboard::{admin, dashboard, dashboard_export};
+pub use dashboard::{
+    admin, admin_calendar_day, admin_create_unit, admin_create_user, dashboard, dashboard_export,
+};
 pub use dossier::{
     dossier, dossier_action, dossier_due, dossier_file, dossier_form, dossier_upload,
 };
@@ -249,6 +251,14 @@ pub(super) fn field_label(field: &str) -> String {
         "from" => "Từ ngày",
         "to" => "Đến ngày",
         "username" => "Tên đăng nhập",
+        "full_name" => "Họ tên",
+        "role" => "Vai trò",
+        "unit_code" => "Đơn vị",
+        "email" => "Thư điện tử",
+        "code" => "Mã",
+        "name" => "Tên",
+        "date" => "Ngày",
+        "kind" => "Loại ngày",
         "password" => "Mật khẩu",
         "version" => "Phiên bản hồ sơ",
         other if other.starts_with("components") => "Thành phần hồ sơ",
