@@ -451,6 +451,8 @@ per_backend_test!(browser_walk, |backend| {
             .await
             .contains("Làm bù thử")
     );
+    b.goto(&format!("{}/console/admin", app.base)).await;
+    b.wait_for("#users").await;
     pages
         .check(
             &b,
