@@ -36,6 +36,8 @@ pub struct Settings {
     pub public: PublicSettings,
     pub jobs: JobsSettings,
     pub outbox: OutboxSettings,
+    #[serde(default)]
+    pub reports: ReportsSettings,
     /// `MOTCUA_ENV`, not a file key.
     #[serde(skip)]
     pub env: String,
@@ -154,6 +156,28 @@ pub struct OutboxSettings {
     pub retain_days: u32,
     /// How long a claimed message stays reserved for the worker that claimed it.
     pub lease_seconds: u64,
+}
+
+/// How statistics count (issue 13; every report states the rules it used).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSettings {
+    /// Withdrawals on request count as resolved (judged by the stop's timeliness) and in the
+    /// on-time rate; default false: design §9's classic (early + on time) / (early + on time + late).
+    #[serde(default)]
+    pub withdrawn_counts_as_resolved: bool,
+    /// `due_at` (the legal appointment, default) or `due_at_current` (the apology's).
+    #[serde(default)]
+    pub judge_against: crate::domain::stats::DueBasis,
+}
+
+impl ReportsSettings {
+    pub fn rules(&self) -> crate::domain::stats::Rules {
+        crate::domain::stats::Rules {
+            withdrawn_counts_as_resolved: self.withdrawn_counts_as_resolved,
+            judged_against: self.judge_against,
+        }
+    }
 }
 
 impl Settings {

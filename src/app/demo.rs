@@ -287,11 +287,37 @@ pub fn generate_dossiers(
                         "processing",
                         "supplement_requested",
                         "awaiting_payment",
-                    ][((r >> 28) % 5) as usize],
+                        "withdrawal_requested",
+                    ][((r >> 28) % 6) as usize],
                     None,
                 ),
             };
+            let r2: u64 = rand::random();
+            // 5 % got an apology with a new appointment two days later (due_at_current).
+            let due_current = if r2.is_multiple_of(20) {
+                due.due_at + chrono::Duration::days(2)
+            } else {
+                due.due_at
+            };
+            // Waiting for a supplement or frozen by a withdrawal request since 20 %–150 % of the
+            // allowed time: with time left, or already overdue when the clock stopped.
+            let paused = matches!(st, "supplement_requested" | "withdrawal_requested")
+                .then(|| {
+                    received
+                        + chrono::Duration::seconds(length * (20 + ((r2 >> 8) % 130) as i64) / 100)
+                })
+                .filter(|p| *p < now);
+            let held = |d: chrono::DateTime<chrono::Utc>| {
+                paused
+                    .filter(|p| !timeliness::is_overdue(*p, d))
+                    .map_or("NULL".to_owned(), |p| day(p).to_string())
+            };
+            // A stop is a withdrawal on request half of the time, else a supplement that lapsed.
+            let withdrawn =
+                (st == "stopped" && (r2 >> 20).is_multiple_of(2)) || st == "withdrawal_requested";
             let judged = finished.map(|f| timeliness::timeliness(tz, f, due.due_at).as_str());
+            let judged_current =
+                finished.map(|f| timeliness::timeliness(tz, f, due_current).as_str());
             let outcome = match (st, (r >> 32) % 10) {
                 ("resolved" | "delivered", 0) => "'rejected'",
                 ("resolved" | "delivered", _) => "'approved'",
@@ -302,8 +328,9 @@ pub fn generate_dossiers(
             let name = format!("Doanh nghiệp mẫu {}", i % 5000);
             values.push(format!(
                 "('{id}','{code}','{pid}','{pcode}','{field}','{unit}','{st}',{outcome},'{channel}','nd118_2025','{{}}','{name}',NULL,'{search}','[]','','-',\
-                 NULL,{received},{received},0,NULL,{due},{due},NULL,NULL,NULL,NULL,{supp},FALSE,NULL,0,NULL,FALSE,\
-                 {finished},{finished},{timeliness},{working},{digitised},{reused},NULL,{electronic},{paid},{delivered},NULL,{satisfaction},{rday},{fday},{dday},1,{received},{received},{received})",
+                 NULL,{received},{received},0,{paused_at},{due},{due_current},NULL,NULL,NULL,NULL,{supp},FALSE,{before},0,NULL,FALSE,\
+                 {finished},{finished},{timeliness},{working},{digitised},{reused},NULL,{electronic},{paid},{delivered},NULL,{satisfaction},{rday},{fday},{dday},1,{received},{received},{received},\
+                 {timeliness_current},{dcday},{held},{held_current})",
                 id = uuid::Uuid::new_v4(),
                 pid = p.version_id,
                 pcode = def.code,
@@ -313,6 +340,13 @@ pub fn generate_dossiers(
                 search = format!("{code} {name}").to_lowercase(),
                 received = ts(received),
                 due = ts(due.due_at),
+                due_current = ts(due_current),
+                paused_at = opt(paused),
+                before = if withdrawn { "'processing'" } else { "NULL" },
+                timeliness_current = judged_current.map_or("NULL".to_owned(), |t| format!("'{t}'")),
+                dcday = day(due_current),
+                held = held(due.due_at),
+                held_current = held(due_current),
                 supp = i32::from((r >> 40).is_multiple_of(10)),
                 finished = opt(finished),
                 timeliness = judged.map_or("NULL".to_owned(), |t| format!("'{t}'")),
@@ -334,7 +368,8 @@ pub fn generate_dossiers(
              submitted_at, received_at, clock_started_at, paused_seconds, paused_at, due_at, due_at_current, current_step, current_unit, \
              step_started_at, step_due_at, supplement_count, completion_asked, state_before_withdrawal, supplement_wait_seconds, apology, late_apology, \
              resolved_at, finished_at, timeliness, working_seconds, digitised, reused, result_reference, electronic_result, paid_online, \
-             delivered_at, delivery_method, satisfaction, received_day, finished_day, due_day, version, last_event_at, created_at, updated_at) VALUES {}",
+             delivered_at, delivery_method, satisfaction, received_day, finished_day, due_day, version, last_event_at, created_at, updated_at, \
+             timeliness_current, due_current_day, held_day, held_current_day) VALUES {}",
             values.join(",")
         );
         crate::db::write_tx(conn, |conn| {

@@ -9,6 +9,7 @@ pub mod forms;
 pub mod notifications;
 pub mod procedures;
 pub mod public;
+pub mod report_page;
 pub mod reports;
 pub mod throttle;
 pub mod units;

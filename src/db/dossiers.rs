@@ -67,6 +67,10 @@ struct DossierRow {
     pub last_event_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub timeliness_current: Option<String>,
+    pub due_current_day: Option<i32>,
+    pub held_day: Option<i32>,
+    pub held_current_day: Option<i32>,
 }
 
 fn times(t: Option<NaiveDateTime>) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -120,6 +124,14 @@ impl DossierRow {
                 .as_deref()
                 .map(|t| parse_stored("dossiers.timeliness", t))
                 .transpose()?,
+            timeliness_current: self
+                .timeliness_current
+                .as_deref()
+                .map(|t| parse_stored("dossiers.timeliness_current", t))
+                .transpose()?,
+            due_current_day: self.due_current_day,
+            held_day: self.held_day,
+            held_current_day: self.held_current_day,
             submitted_at: times(self.submitted_at),
             received_at: times(self.received_at),
             step_started_at: times(self.step_started_at),
@@ -202,6 +214,10 @@ impl DossierRow {
             resolved_at: db_times(d.resolved_at),
             finished_at: db_times(d.finished_at),
             timeliness: d.timeliness.map(|t| t.as_str().to_owned()),
+            timeliness_current: d.timeliness_current.map(|t| t.as_str().to_owned()),
+            due_current_day: d.due_current_day,
+            held_day: d.held_day,
+            held_current_day: d.held_current_day,
             working_seconds: d.working_seconds,
             digitised: d.digitised,
             reused: d.reused,
@@ -382,7 +398,7 @@ pub struct DossierFilter {
     pub procedure_code: Option<String>,
     pub unit_code: Option<String>,
     pub channel: Option<Channel>,
-    /// Running dossiers whose due time is before this instant.
+    /// Dossiers overdue at this instant (running and past due, or paused after their due time).
     pub due_before: Option<NaiveDateTime>,
     /// Running dossiers due in [from, to].
     pub due_between: Option<(NaiveDateTime, NaiveDateTime)>,
@@ -398,6 +414,16 @@ pub fn running_states() -> Vec<&'static str> {
     State::ALL
         .into_iter()
         .filter(|s| s.clock_running())
+        .map(State::as_str)
+        .collect()
+}
+
+/// The stored names of the open states whose clock stands still (supplement requested,
+/// withdrawal requested).
+pub fn held_states() -> Vec<&'static str> {
+    State::ALL
+        .into_iter()
+        .filter(|s| s.is_open() && !s.clock_running())
         .map(State::as_str)
         .collect()
 }
@@ -433,9 +459,16 @@ pub fn list(
             q = q.filter(dossiers::channel.eq(c.as_str()));
         }
         if let Some(t) = f.due_before {
-            q = q
-                .filter(dossiers::state.eq_any(running_states()))
-                .filter(dossiers::due_at.lt(t));
+            // Overdue at `t` (`timeliness::overdue_at`): running and past due, or held by a
+            // pause that began after the due time.
+            q = q.filter(
+                dossiers::state
+                    .eq_any(running_states())
+                    .and(dossiers::due_at.lt(t))
+                    .or(dossiers::state
+                        .eq_any(held_states())
+                        .and(dossiers::paused_at.gt(dossiers::due_at))),
+            );
         }
         if let Some((a, b)) = f.due_between {
             q = q

@@ -76,3 +76,11 @@ pub fn retire(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .execute(conn)
         .map(|_| ())
 }
+
+/// Every version of every procedure (reports read each version's flags: paper result, fees).
+pub fn list_all(conn: &mut DbConnection) -> QueryResult<Vec<ProcedureRow>> {
+    procedures::table
+        .order((procedures::code, procedures::version))
+        .select(ProcedureRow::as_select())
+        .load(conn)
+}

@@ -137,6 +137,10 @@ diesel::table! {
         last_event_at -> Timestamp,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        timeliness_current -> Nullable<Text>,
+        due_current_day -> Nullable<Integer>,
+        held_day -> Nullable<Integer>,
+        held_current_day -> Nullable<Integer>,
     }
 }
 

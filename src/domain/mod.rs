@@ -9,6 +9,7 @@ pub mod holidays;
 pub mod lunar;
 pub mod media;
 pub mod notice;
+pub mod period;
 pub mod procedure;
 pub mod rejection;
 pub mod role;

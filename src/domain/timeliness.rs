@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::calendar::{Calendar, UnknownValue};
-use crate::domain::deadline::working_time_between;
+use crate::domain::deadline::{add_working_time, working_time_between};
 
 /// Timeliness of a finished dossier or step (history column `step_timeliness`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -92,6 +92,57 @@ pub fn is_overdue(now: DateTime<Utc>, due_at: DateTime<Utc>) -> bool {
 /// time left before the due time.
 pub fn is_due_soon(cal: &Calendar, now: DateTime<Utc>, due_at: DateTime<Utc>) -> bool {
     now <= due_at && working_time_between(cal, now, due_at) <= cal.settings().day_length()
+}
+
+/// The due time at `t` of a dossier whose clock stopped at `paused_since` (supplement
+/// requested, withdrawal requested): `due` moved later by the working time paused up to `t`.
+/// A clock that runs at `t` (never stopped, or stopped only after `t`) has `due` itself.
+/// Statistics, the dossier view, the list filter, the queue and `stop` all judge a paused
+/// dossier against this time (issue 13).
+pub fn due_at_instant(
+    cal: &Calendar,
+    due: DateTime<Utc>,
+    paused_since: Option<DateTime<Utc>>,
+    t: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match paused_since {
+        Some(p) if p < t => add_working_time(cal, due, working_time_between(cal, p, t)),
+        _ => due,
+    }
+}
+
+/// Whether a dossier is overdue at `t`, judged against [`due_at_instant`]. While its clock
+/// stands still its standing is that of the moment it stopped: a dossier paused with working
+/// time left stays within time however long it waits, one paused after its due time stays
+/// overdue. This is `t > due_at_instant(…)` wherever working time separates the pause from the
+/// due time; where none does (paused in the evening after a 17:00 due time, or exactly at it)
+/// it settles the tie by the pause instant instead of flickering with office hours. The
+/// reports' SQL reads the same rule from the pause day stored at the pause (`held_day`).
+pub fn overdue_at(
+    due: DateTime<Utc>,
+    paused_since: Option<DateTime<Utc>>,
+    t: DateTime<Utc>,
+) -> bool {
+    match paused_since {
+        Some(p) if p <= t => is_overdue(p, due),
+        _ => is_overdue(t, due),
+    }
+}
+
+/// Timeliness of a dossier finished at `t` (a decision, or `stop` from a paused or frozen
+/// state), against its due time moved by the pause: late exactly when [`overdue_at`] says so.
+pub fn judged_at(
+    cal: &Calendar,
+    due: DateTime<Utc>,
+    paused_since: Option<DateTime<Utc>>,
+    t: DateTime<Utc>,
+) -> Timeliness {
+    let tz = cal.settings().timezone();
+    if overdue_at(due, paused_since, t) {
+        Timeliness::Late
+    } else {
+        timeliness(tz, t, due_at_instant(cal, due, paused_since, t).max(t))
+    }
 }
 
 /// State of a running dossier or step against its due time.
@@ -227,6 +278,61 @@ mod tests {
             vn(2024, 2, 7, 16, 0),
             vn(2024, 2, 15, 16, 0)
         ));
+    }
+
+    #[test]
+    fn a_paused_dossier_is_judged_against_its_moved_due_time() {
+        let cal = cal();
+        // Due Thursday 07/03/2024 10:00; paused Tuesday 05/03 10:00 with 2 working days left.
+        let due = vn(2024, 3, 7, 10, 0);
+        let p = Some(vn(2024, 3, 5, 10, 0));
+        // By Monday 11/03 17:00 it has been paused 37.5 working hours: the due time moves to
+        // Thursday 10:00 + 37.5 h = the 2 days it had left after Monday 17:00, Wednesday 17:00.
+        let t = vn(2024, 3, 11, 17, 0);
+        assert_eq!(due_at_instant(&cal, due, p, t), vn(2024, 3, 13, 17, 0));
+        assert!(!overdue_at(due, p, t) && t > due);
+        // Long after, still within: the clock does not run.
+        assert!(!overdue_at(due, p, vn(2024, 12, 31, 23, 0)));
+        // Stopped that Monday: judged against Wednesday 17:00, early.
+        assert_eq!(judged_at(&cal, due, p, t), Timeliness::Early);
+        // Without the pause the same stop is late.
+        assert_eq!(judged_at(&cal, due, None, t), Timeliness::Late);
+        // Paused only after t: at t the clock ran, the unmoved due time applies.
+        assert_eq!(
+            due_at_instant(&cal, due, Some(vn(2024, 3, 12, 9, 0)), t),
+            due
+        );
+        assert!(overdue_at(due, Some(vn(2024, 3, 12, 9, 0)), t));
+    }
+
+    #[test]
+    fn a_dossier_paused_after_its_due_time_stays_overdue() {
+        let cal = cal();
+        let due = vn(2024, 3, 7, 10, 0);
+        let p = Some(vn(2024, 3, 8, 9, 0));
+        let t = vn(2024, 3, 12, 9, 0);
+        // Paused 7 working hours after its due time (Friday 08/03 09:00).
+        assert!(due_at_instant(&cal, due, p, t) < t);
+        assert!(overdue_at(due, p, t));
+        assert_eq!(judged_at(&cal, due, p, t), Timeliness::Late);
+        // Paused the evening of the due day after a 17:00 due time: no working time between,
+        // still overdue, at night and during office hours alike.
+        let due = vn(2024, 3, 7, 17, 0);
+        let p = Some(vn(2024, 3, 7, 18, 0));
+        for t in [
+            vn(2024, 3, 7, 23, 0),
+            vn(2024, 3, 8, 10, 0),
+            vn(2024, 3, 8, 13, 0),
+        ] {
+            assert!(overdue_at(due, p, t));
+            assert_eq!(judged_at(&cal, due, p, t), Timeliness::Late);
+        }
+        // Paused exactly at the due time: not overdue, stopped later it is on time.
+        let p = Some(due);
+        for t in [vn(2024, 3, 7, 23, 0), vn(2024, 3, 8, 10, 0)] {
+            assert!(!overdue_at(due, p, t));
+            assert!(judged_at(&cal, due, p, t).is_in_time());
+        }
     }
 
     #[test]

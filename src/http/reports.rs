@@ -7,99 +7,53 @@ use utoipa::IntoParams;
 
 use super::access::{Caller, Reporters, Staff};
 use crate::app::AppState;
+use crate::app::report_page::{self, HEADINGS, group_heading, numbers, rules_note};
 use crate::app::reports::{self, Bieu06, PeriodQuery};
-use crate::domain::stats::Bieu06Row;
 use crate::error::{AppError, AppResult, Problem};
 
-/// Column headings as on the official form, left to right after the row label.
-const HEADINGS: [&str; 13] = [
-    "Tổng số hồ sơ tiếp nhận",
-    "Tiếp nhận trực tuyến",
-    "Tiếp nhận trực tiếp, bưu chính",
-    "Từ kỳ trước chuyển qua",
-    "Tổng số đã giải quyết",
-    "Trước hạn",
-    "Đúng hạn",
-    "Quá hạn",
-    "Rút hồ sơ, dừng xử lý",
-    "Tổng số đang giải quyết",
-    "Trong hạn",
-    "Quá hạn",
-    "Tỷ lệ giải quyết đúng hạn (%)",
-];
-
-fn numbers(r: &Bieu06Row) -> [f64; 12] {
-    [
-        r.received.total,
-        r.received.online,
-        r.received.direct_postal,
-        r.received.carried_over,
-        r.resolved.total,
-        r.resolved.early,
-        r.resolved.on_time,
-        r.resolved.late,
-        r.resolved.withdrawn,
-        r.in_progress.total,
-        r.in_progress.within,
-        r.in_progress.overdue,
-    ]
-    .map(|n| n as f64)
-}
-
-fn group_heading(group_by: &str) -> &'static str {
-    match group_by {
-        "field" => "Lĩnh vực",
-        "procedure" => "Thủ tục hành chính",
-        "unit" => "Đơn vị",
-        _ => "Nội dung",
-    }
-}
-
-/// One CSV cell. Text that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or
+/// One text cell. Text that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or
 /// carriage return first: OWASP "CSV injection") gets a leading `'`, which shows it as text.
-fn csv_field(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+fn neutralised(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
 
-fn to_csv(report: &Bieu06) -> String {
-    let mut out = String::new();
-    let mut header = vec!["STT", "Mã", group_heading(&report.group_by)];
-    header.extend(HEADINGS);
-    out.push_str(
-        &header
+/// The UTF-8 byte-order mark: without it Excel reads a CSV in the machine's code page and
+/// shows the Vietnamese headings as mojibake.
+pub const BOM: &str = "\u{feff}";
+
+/// Biểu 06 as CSV (RFC 4180 quoting by the `csv` crate, CRLF line ends), with a BOM.
+fn to_csv(report: &Bieu06) -> Result<Vec<u8>, csv::Error> {
+    let mut out = BOM.as_bytes().to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        let mut header = vec!["STT", "Mã", group_heading(&report.group_by)];
+        header.extend(HEADINGS);
+        w.write_record(&header)?;
+        let rows = report
+            .rows
             .iter()
-            .map(|h| csv_field(h))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    out.push_str("\r\n");
-    let rows = report
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| ((i + 1).to_string(), r))
-        .chain(std::iter::once((String::new(), &report.total)));
-    for (stt, r) in rows {
-        let mut cells = vec![stt, csv_field(&r.key), csv_field(&r.label)];
-        cells.extend(numbers(r).iter().map(|n| (*n as i64).to_string()));
-        cells.push(
-            r.on_time_rate
-                .map(|x| format!("{x:.2}"))
-                .unwrap_or_default(),
-        );
-        out.push_str(&cells.join(","));
-        out.push_str("\r\n");
+            .enumerate()
+            .map(|(i, r)| ((i + 1).to_string(), r))
+            .chain(std::iter::once((String::new(), &report.total)));
+        for (stt, r) in rows {
+            let mut cells = vec![stt, neutralised(&r.key), neutralised(&r.label)];
+            cells.extend(numbers(r).iter().map(i64::to_string));
+            cells.push(
+                r.on_time_rate
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or_default(),
+            );
+            w.write_record(&cells)?;
+        }
+        w.flush()?;
     }
-    out
+    Ok(out)
 }
 
 fn to_xlsx(report: &Bieu06, agency: &str) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
@@ -114,7 +68,7 @@ fn to_xlsx(report: &Bieu06, agency: &str) -> Result<Vec<u8>, rust_xlsxwriter::Xl
         .set_align(FormatAlign::VerticalCenter)
         .set_border(FormatBorder::Thin);
     let cell = Format::new().set_border(FormatBorder::Thin);
-    let last_col = 15u16;
+    let last_col = 16u16;
     ws.merge_range(0, 0, 0, last_col, agency, &bold)?;
     ws.merge_range(
         1,
@@ -135,10 +89,11 @@ fn to_xlsx(report: &Bieu06, agency: &str) -> Result<Vec<u8>, rust_xlsxwriter::Xl
     ws.merge_range(4, 1, 5, 1, "Mã", &head)?;
     ws.merge_range(4, 2, 5, 2, group_heading(&report.group_by), &head)?;
     ws.merge_range(4, 3, 4, 6, "Số hồ sơ nhận giải quyết", &head)?;
-    ws.merge_range(4, 7, 4, 11, "Số hồ sơ đã giải quyết", &head)?;
-    ws.merge_range(4, 12, 4, 14, "Số hồ sơ đang giải quyết", &head)?;
-    ws.merge_range(4, 15, 5, 15, HEADINGS[12], &head)?;
-    for (i, h) in HEADINGS[..12].iter().enumerate() {
+    ws.merge_range(4, 7, 4, 10, "Số hồ sơ đã giải quyết", &head)?;
+    ws.merge_range(4, 11, 4, 13, "Số hồ sơ đang giải quyết", &head)?;
+    ws.merge_range(4, 14, 4, 15, "Số hồ sơ rút, dừng xử lý", &head)?;
+    ws.merge_range(4, 16, 5, 16, HEADINGS[13], &head)?;
+    for (i, h) in HEADINGS[..13].iter().enumerate() {
         ws.write_with_format(5, 3 + i as u16, *h, &head)?;
     }
     ws.set_row_height(5, 45)?;
@@ -149,8 +104,8 @@ fn to_xlsx(report: &Bieu06, agency: &str) -> Result<Vec<u8>, rust_xlsxwriter::Xl
         .enumerate()
         .map(|(i, r)| (Some(i + 1), r))
         .chain(std::iter::once((None, &report.total)));
-    for (n, (stt, r)) in rows.enumerate() {
-        let row = 6 + n as u32;
+    let mut row = 6;
+    for (stt, r) in rows {
         match stt {
             Some(s) => ws.write_number_with_format(row, 0, s as f64, &cell)?,
             None => ws.write_with_format(row, 0, "", &cell)?,
@@ -158,20 +113,23 @@ fn to_xlsx(report: &Bieu06, agency: &str) -> Result<Vec<u8>, rust_xlsxwriter::Xl
         ws.write_with_format(row, 1, r.key.as_str(), &cell)?;
         ws.write_with_format(row, 2, r.label.as_str(), &cell)?;
         for (i, v) in numbers(r).iter().enumerate() {
-            ws.write_number_with_format(row, 3 + i as u16, *v, &cell)?;
+            ws.write_number_with_format(row, 3 + i as u16, *v as f64, &cell)?;
         }
         match r.on_time_rate {
-            Some(x) => ws.write_number_with_format(row, 15, x, &cell)?,
-            None => ws.write_with_format(row, 15, "", &cell)?,
+            Some(x) => ws.write_number_with_format(row, 16, x, &cell)?,
+            None => ws.write_with_format(row, 16, "", &cell)?,
         };
+        row += 1;
     }
+    ws.write(row + 1, 0, rules_note(report))?;
     wb.save_to_buffer()
 }
 
 /// Biểu 06/VPCP/KSTT for a period: received (online, direct/postal, carried over), resolved
-/// (early, on time, late, withdrawn), in progress (within, overdue), on-time rate.
+/// (early, on time, late), stopped (withdrawn on request, other), in progress (within,
+/// overdue), on-time rate; with the period and the rules used.
 #[utoipa::path(get, path = "/api/v1/reports/bieu-06", tag = "reports", params(PeriodQuery),
-    responses((status = 200, body = Bieu06, description = "JSON, or CSV / XLSX with format=csv|xlsx"), (status = 422, body = Problem)))]
+    responses((status = 200, body = Bieu06, description = "JSON, or CSV (UTF-8 with BOM) / XLSX / printable HTML with format=csv|xlsx|html"), (status = 422, body = Problem)))]
 pub async fn bieu06(
     state: web::Data<AppState>,
     _caller: Caller<Reporters>,
@@ -186,52 +144,88 @@ pub(super) async fn bieu06_response(
     query: PeriodQuery,
 ) -> AppResult<HttpResponse> {
     let format = query.format.clone().unwrap_or_else(|| "json".into());
-    if !matches!(format.as_str(), "json" | "csv" | "xlsx") {
+    if !matches!(format.as_str(), "json" | "csv" | "xlsx" | "html") {
         return Err(AppError::invalid_field(
             "format",
-            "must be json, csv or xlsx",
+            "must be json, csv, xlsx or html",
         ));
     }
     let tz = state.calendar.settings().timezone();
-    let report = state
-        .run(move |conn| reports::bieu06(conn, tz, &query))
+    let rules = state.settings.reports.rules();
+    let html = format == "html";
+    let (report, months) = state
+        .run(move |conn| {
+            let report = reports::bieu06(conn, tz, rules, &query)?;
+            let months = if html {
+                reports::monthly_rates(conn, rules, report.from, report.to)?
+            } else {
+                Vec::new()
+            };
+            Ok((report, months))
+        })
         .await?;
     let name = format!("bieu-06_{}_{}", report.from, report.to);
+    let attachment = |ext: &str| {
+        (
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}.{ext}\""),
+        )
+    };
     Ok(match format.as_str() {
         "csv" => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "Content-Disposition",
-                format!("attachment; filename=\"{name}.csv\""),
-            ))
-            .body(to_csv(&report)),
+            .insert_header(attachment("csv"))
+            .body(to_csv(&report).map_err(AppError::internal)?),
         "xlsx" => HttpResponse::Ok()
             .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-            .insert_header((
-                "Content-Disposition",
-                format!("attachment; filename=\"{name}.xlsx\""),
-            ))
+            .insert_header(attachment("xlsx"))
             .body(to_xlsx(&report, &state.settings.agency.name).map_err(AppError::internal)?),
+        "html" => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(report_page::render(
+                &report,
+                &months,
+                &state.settings.agency.name,
+            )?),
         _ => HttpResponse::Ok().json(report),
     })
 }
 
-/// Quyết định 766 indicators for a period, each with numerator, denominator, rate, threshold and points.
+/// Quyết định 766 indicators for a period, each with numerator, denominator, rate, threshold,
+/// points and the formula used. The period used and the rules are in the `Report-Period` and
+/// `Report-Rules` headers (the body stays the list api.md promises).
 #[utoipa::path(get, path = "/api/v1/reports/indicators", tag = "reports", params(PeriodQuery),
-    responses((status = 200, body = Vec<crate::domain::stats::Indicator>), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vec<crate::domain::stats::Indicator>,
+        headers(("Report-Period" = String, description = "from/to used, e.g. 2024-01-01/2024-06-30"),
+                ("Report-Rules" = String, description = "withdrawn_counts_as_resolved=…; judged_against=…"))),
+        (status = 422, body = Problem)))]
 pub async fn indicators(
     state: web::Data<AppState>,
     _caller: Caller<Reporters>,
     q: web::Query<PeriodQuery>,
 ) -> AppResult<HttpResponse> {
     let cache = state.calendar.clone();
-    let list = state
+    let rules = state.settings.reports.rules();
+    let out = state
         .run(move |conn| {
             let cal = cache.current(conn)?;
-            reports::indicators(conn, &cal, &q)
+            reports::indicators(conn, &cal, rules, &q)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(list))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "Report-Period",
+            format!("{}/{}", out.period.from, out.period.to),
+        ))
+        .insert_header((
+            "Report-Rules",
+            format!(
+                "withdrawn_counts_as_resolved={}; judged_against={}",
+                out.rules.withdrawn_counts_as_resolved,
+                out.rules.judged_against.as_str()
+            ),
+        ))
+        .json(out.list))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -270,16 +264,14 @@ pub async fn queue(
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::neutralised;
 
     #[test]
     fn formula_like_cells_are_neutralised() {
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        for lead in ["+1", "-1", "@SUM(A1)", "\tx"] {
-            assert_eq!(csv_field(lead), format!("'{lead}"));
+        assert_eq!(neutralised("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for lead in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralised(lead), format!("'{lead}"));
         }
-        assert_eq!(csv_field("\rx"), "\"'\rx\"");
-        assert_eq!(csv_field("Đầu tư, xây dựng"), "\"Đầu tư, xây dựng\"");
-        assert_eq!(csv_field("Lao động"), "Lao động");
+        assert_eq!(neutralised("Lao động"), "Lao động");
     }
 }

@@ -406,9 +406,18 @@ per_backend_test!(browser_walk, |backend| {
     // The leader's dashboard counts it as resolved early or on time.
     login(&b, &app, "leader1").await;
     b.goto(&format!("{}/console/dashboard", app.base)).await;
-    b.wait_for("#bieu06-total").await;
-    let early: i64 = b.text("#bieu06-total .early").await.parse().unwrap();
-    let on_time: i64 = b.text("#bieu06-total .on-time").await.parse().unwrap();
+    b.wait_for(".bieu06 tr.total").await;
+    // Columns (8) and (9) of the form: resolved early, on time.
+    let early: i64 = b
+        .text(".bieu06 tr.total td:nth-child(8)")
+        .await
+        .parse()
+        .unwrap();
+    let on_time: i64 = b
+        .text(".bieu06 tr.total td:nth-child(9)")
+        .await
+        .parse()
+        .unwrap();
     assert_eq!(early + on_time, 1);
     pages
         .check(&b, "11-dashboard", "thống kê Biểu 06, biểu đồ, chỉ số 766")

@@ -21,6 +21,7 @@ mod migrations;
 mod notifications;
 mod ops;
 mod proxy;
+mod report_rules;
 mod reports;
 mod roles;
 mod schema;

@@ -37,7 +37,8 @@ async fn admin_act(app: &TestApp, code: &str, action: &str, occurred: &str, mut 
 /// D received 03/03 online, decided 10/03 08:00 (due 10/03 09:00): on time.
 /// E received 20/03 by post, open (due 27/03 09:00 < 01/04): in progress, overdue.
 /// F received 28/03 direct, procedure of another field, open (due 04/04): in progress, within.
-/// G received 10/03, withdrawal asked 11/03, stopped 12/03: resolved, withdrawn.
+/// G received 10/03 (due 17/03 09:00), withdrawal asked 11/03, stopped 20/03: withdrawn on
+///   request; judged against the due time moved by the freeze (26/03 09:00), early.
 /// H received 02/04: after the period.
 /// I received 26/02, open (due 05/03): carried over, in progress, overdue.
 /// R filed online 12/03 and refused: never received, not counted.
@@ -127,7 +128,7 @@ async fn march(app: &TestApp) {
         app,
         &g,
         "stop",
-        "2025-03-12T09:00:00+07:00",
+        "2025-03-20T09:00:00+07:00",
         json!({"reasons": "Công dân rút hồ sơ"}),
     )
     .await;
@@ -135,7 +136,8 @@ async fn march(app: &TestApp) {
     back_enter(app, "P1", "direct", "2025-02-26T09:00:00+07:00").await;
 }
 
-fn counts(row: &Value) -> [i64; 12] {
+/// A row's numbers in the order of the CSV / XLSX / HTML columns.
+fn counts(row: &Value) -> [i64; 13] {
     [
         &row["received"]["total"],
         &row["received"]["online"],
@@ -145,12 +147,25 @@ fn counts(row: &Value) -> [i64; 12] {
         &row["resolved"]["early"],
         &row["resolved"]["on_time"],
         &row["resolved"]["late"],
-        &row["resolved"]["withdrawn"],
         &row["in_progress"]["total"],
         &row["in_progress"]["within"],
         &row["in_progress"]["overdue"],
+        &row["stopped"]["withdrawn"],
+        &row["stopped"]["other"],
     ]
     .map(|v| v.as_i64().unwrap())
+}
+
+/// Every identity of a row: received = resolved + stopped + in progress, each total the sum
+/// of its parts.
+fn balanced(row: &Value) -> bool {
+    let c = counts(row);
+    let stopped = row["stopped"]["total"].as_i64().unwrap();
+    c[0] == c[1] + c[2] + c[3]
+        && c[0] == c[4] + stopped + c[8]
+        && c[4] == c[5] + c[6] + c[7]
+        && c[8] == c[9] + c[10]
+        && stopped == c[11] + c[12]
 }
 
 const MARCH: &str = "/api/v1/reports/bieu-06?from=2025-03-01&to=2025-03-31";
@@ -159,14 +174,20 @@ backend_test!(bieu06_counts_march_by_hand, |app| {
     march(&app).await;
     let r = app.get(MARCH, Some(&app.admin_token)).await.expect(200);
     let total = &r.body["total"];
-    //             recv on dp co  res e ot l  w  prog wi ov
+    //             recv on dp co  res e ot l  prog wi ov  wd st
     assert_eq!(
         counts(total),
-        [7, 1, 4, 2, 4, 1, 1, 1, 1, 3, 1, 2],
+        [7, 1, 4, 2, 3, 1, 1, 1, 3, 1, 2, 1, 0],
         "{}",
         r.text
     );
-    assert_eq!(total["on_time_rate"], 75.0);
+    assert!(balanced(total));
+    // The classic rate (design §9): (early + on time) / (early + on time + late).
+    assert_eq!(total["on_time_rate"], 66.67);
+    assert_eq!(r.body["rules"]["withdrawn_counts_as_resolved"], false);
+    assert_eq!(r.body["rules"]["judged_against"], "due_at");
+    assert_eq!(r.body["period"]["from"], "2025-03-01");
+    assert_eq!(r.body["period"]["preset"], Value::Null);
     assert_eq!(r.body["rows"].as_array().unwrap().len(), 1);
     assert_eq!(counts(&r.body["rows"][0]), counts(total));
 
@@ -178,12 +199,11 @@ backend_test!(bieu06_counts_march_by_hand, |app| {
     assert_eq!(rows.len(), 2);
     let dt = rows.iter().find(|x| x["key"] == "Đầu tư").unwrap();
     let xd = rows.iter().find(|x| x["key"] == "Xây dựng").unwrap();
-    assert_eq!(counts(dt), [6, 1, 3, 2, 4, 1, 1, 1, 1, 2, 0, 2]);
-    assert_eq!(counts(xd), [1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0]);
+    assert_eq!(counts(dt), [6, 1, 3, 2, 3, 1, 1, 1, 2, 0, 2, 1, 0]);
+    assert_eq!(counts(xd), [1, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0]);
     assert!(xd["on_time_rate"].is_null());
     for row in rows.iter().chain([&by_field.body["total"]]) {
-        let c = counts(row);
-        assert_eq!(c[0], c[4] + c[9], "identity: {row}");
+        assert!(balanced(row), "identity: {row}");
     }
     let by_proc = app
         .get(
@@ -217,7 +237,7 @@ backend_test!(bieu06_counts_march_by_hand, |app| {
         .expect(200);
     assert_eq!(
         counts(&feb.body["total"]),
-        [3, 0, 3, 0, 1, 1, 0, 0, 0, 2, 1, 1]
+        [3, 0, 3, 0, 1, 1, 0, 0, 2, 1, 1, 0, 0]
     );
 
     app.get(
@@ -251,12 +271,20 @@ backend_test!(csv_and_xlsx_match_json, |app| {
         .await
         .expect(200);
     assert!(csv.content_type().starts_with("text/csv"));
-    let lines: Vec<&str> = csv.text.lines().collect();
+    // A UTF-8 byte-order mark first, so that Excel reads the Vietnamese headings as UTF-8.
+    assert!(
+        csv.text.as_bytes().starts_with(&[0xEF, 0xBB, 0xBF]),
+        "no BOM"
+    );
+    let text = csv.text.trim_start_matches('\u{feff}');
+    assert!(text.contains("\r\n"));
+    let lines: Vec<&str> = text.lines().collect();
     assert!(
         lines[0].starts_with("STT,Mã,Lĩnh vực,Tổng số hồ sơ tiếp nhận,Tiếp nhận trực tuyến"),
         "{}",
         lines[0]
     );
+    assert!(lines[0].ends_with("Rút hồ sơ theo yêu cầu,Dừng xử lý,Tỷ lệ giải quyết đúng hạn (%)"));
     assert_eq!(lines.len(), 1 + 2 + 1);
     let json_rows: Vec<&Value> = json.body["rows"]
         .as_array()
@@ -267,10 +295,10 @@ backend_test!(csv_and_xlsx_match_json, |app| {
     for (line, row) in lines[1..].iter().zip(&json_rows) {
         let cells: Vec<&str> = line.split(',').collect();
         assert_eq!(cells[1], row["key"].as_str().unwrap());
-        let nums: Vec<i64> = cells[3..15].iter().map(|c| c.parse().unwrap()).collect();
+        let nums: Vec<i64> = cells[3..16].iter().map(|c| c.parse().unwrap()).collect();
         assert_eq!(nums, counts(row).to_vec(), "{line}");
     }
-    assert_eq!(lines[3].split(',').next_back().unwrap(), "75.00");
+    assert_eq!(lines[3].split(',').next_back().unwrap(), "66.67");
 
     let mut req = app
         .client
@@ -289,9 +317,11 @@ backend_test!(csv_and_xlsx_match_json, |app| {
     // Data start on row 7 (after the title and the two heading rows); column D is received.total.
     for (i, row) in json_rows.iter().enumerate() {
         let r = 7 + i;
-        for (col, value) in ["D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O"]
-            .iter()
-            .zip(counts(row))
+        for (col, value) in [
+            "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P",
+        ]
+        .iter()
+        .zip(counts(row))
         {
             let needle = format!(r#"<c r="{col}{r}" s="#);
             let at = sheet
@@ -333,30 +363,44 @@ backend_test!(indicators_and_queue_counts, |app| {
             .unwrap()
             .clone()
     };
-    // 2.1: processed = 7 (as Biểu 06); in time: C, D, G, F = 4.
+    // 2.1: in scope as Biểu 06 without G (withdrawals do not count by default): 6; in time:
+    // C, D (decided in time) and F (within at the end of March) = 3.
     let on_time = find("2.1");
     assert_eq!(
         (
             on_time["numerator"].as_f64(),
             on_time["denominator"].as_f64()
         ),
-        (Some(4.0), Some(7.0))
+        (Some(3.0), Some(6.0))
     );
-    assert_eq!(on_time["rate"], 57.14);
-    // 3.3: online received in March: D of the 5 received in March (C, D, E, F, G).
+    assert_eq!(on_time["rate"], 50.0);
+    // 3.3: D is the one received online of the 5 received in March (C, D, E, F, G), but P1
+    // returns a paper result and D got no electronic one: 0 (the old formula said 1 / 5).
     let online = find("3.3");
     assert_eq!(
         (online["numerator"].as_f64(), online["denominator"].as_f64()),
-        (Some(1.0), Some(5.0))
+        (Some(0.0), Some(5.0))
     );
-    // 4.1: electronic results: C of A, C, D approved in March.
+    // 4.1: electronic results: C of A, C, D approved in March (P1 has a paper result).
     assert_eq!(find("4.1")["numerator"].as_f64(), Some(1.0));
     assert_eq!(find("4.1")["denominator"].as_f64(), Some(3.0));
-    // 5.c: satisfied 1 (C rated 5) of 2 rated.
-    assert_eq!(find("5.c")["rate"], 50.0);
-    assert!(find("5.c")["points"].as_f64().unwrap() > 0.0);
-    // 2.2: A 8 working days + 1 h (20/02 09:00 → 04/03 10:00), C 2 days + 1 h, D 4 days + 23 h… averaged.
-    assert!(find("2.2")["rate"].as_f64().unwrap() > 1.0);
+    // 5.c: (6 − D dissatisfied (rated 2) − A, E, I late or overdue) / 6 (old: 1 satisfied of 2 rated).
+    assert_eq!(find("5.c")["numerator"].as_f64(), Some(2.0));
+    assert_eq!(find("5.c")["rate"], 33.33);
+    // 2.2: of the dossiers received in March and decided: C 17 h (03/03 09:00 → 05/03 10:00),
+    // D 39 h (→ 10/03 08:00): 28 h = 3.5 working days (A, received in February, no longer counts).
+    let average = find("2.2");
+    assert_eq!(average["rate"], 3.5);
+    assert_eq!(average["by_procedure"][0]["procedure_code"], "P1");
+    assert_eq!(average["by_procedure"][0]["dossiers"], 2);
+    assert_eq!(
+        r.headers.get("report-period").unwrap(),
+        "2025-03-01/2025-03-31"
+    );
+    assert_eq!(
+        r.headers.get("report-rules").unwrap(),
+        "withdrawn_counts_as_resolved=false; judged_against=due_at"
+    );
 
     // Queue on 15/04: E, F, I open and overdue; the one received 02/04 (due 09/04) too.
     let q = app
@@ -494,10 +538,10 @@ backend_test!(generated_dossiers_balance_in_every_grouping, |app| {
                 .await
                 .expect(200);
             let rows = r.body["rows"].as_array().unwrap();
-            let mut sum = [0i64; 12];
+            let mut sum = [0i64; 13];
             for row in rows {
                 let c = counts(row);
-                assert_eq!(c[0], c[4] + c[9], "{group} {from}: {row}");
+                assert!(balanced(row), "{group} {from}: {row}");
                 for (s, v) in sum.iter_mut().zip(c) {
                     *s += v;
                 }
@@ -518,7 +562,7 @@ backend_test!(generated_dossiers_balance_in_every_grouping, |app| {
         .expect(200);
     let c = counts(&year.body["total"]);
     assert!(
-        c[0] > 1200 && c[1] > 300 && c[4] > 900 && c[7] > 0,
+        c[0] > 1200 && c[1] > 300 && c[4] > 900 && c[7] > 0 && c[11] > 0 && c[12] > 0,
         "a realistic mix: {c:?}"
     );
 });

@@ -72,7 +72,8 @@ pub fn view(
         resolved_at: local(tz, d.resolved_at),
         delivered_at: local(tz, d.delivered_at),
         finished_at: local(tz, d.finished_at),
-        overdue: running && due.is_some_and(|d| timeliness::is_overdue(now, d)),
+        overdue: state.is_open()
+            && due.is_some_and(|due| timeliness::overdue_at(due, d.clock.paused_at, now)),
         due_soon: running && due.is_some_and(|d| timeliness::is_due_soon(cal, now, d)),
         timeliness: d.timeliness.map(|t| t.as_str().to_owned()),
         supplement_count: d.supplement_count,

@@ -122,6 +122,8 @@ pub fn perform(
         computed: Vec::new(),
     };
     let mut waited = TimeDelta::zero();
+    // Kept for `stop`, which ends the clock and judges against the due time moved by the pause.
+    let paused_since = d.clock.paused_at;
     match action.clock() {
         ClockEffect::Unchanged => {}
         ClockEffect::Start => fx.computed.push(d.clock.start(
@@ -132,7 +134,8 @@ pub fn perform(
         ClockEffect::Pause => d.clock.pause(t),
         ClockEffect::Resume => {
             if to.clock_running() {
-                d.clock.resume(cal, t);
+                // A declined withdrawal: the frozen time is not processing time (766 2.2).
+                d.supplement_wait_seconds += d.clock.resume(cal, t).num_seconds();
             }
         }
         ClockEffect::ResumeOrRestart => {
@@ -194,8 +197,11 @@ pub fn perform(
         Action::Stop => {
             fx.details = json!({"reasons": required_reasons(req)?});
             d.finished_at = Some(t);
-            // Reports may count a withdrawal as resolved; judge it like a decision.
-            d.timeliness = d.clock.due_at.map(|due| timeliness::timeliness(tz, t, due));
+            // Reports may count a withdrawal as resolved; judge it like a decision, against the
+            // due times moved by the pause or freeze it ends (issue 14).
+            let judge = |due| timeliness::judged_at(cal, due, paused_since, t);
+            d.timeliness = d.clock.due_at.map(judge);
+            d.timeliness_current = d.clock.due_at_current.or(d.clock.due_at).map(judge);
         }
         Action::Approve | Action::Reject => decide(action, d, def, req, tz, t, &mut fx)?,
         Action::Apologize => apologize(d, req, cal, actor, t, &mut fx)?,
@@ -411,6 +417,11 @@ fn decide(
         .due_at
         .map_or(Timeliness::OnTime, |due| timeliness::timeliness(tz, t, due));
     d.timeliness = Some(judged);
+    d.timeliness_current = Some(
+        d.clock
+            .due_at_current
+            .map_or(judged, |due| timeliness::timeliness(tz, t, due)),
+    );
     fx.closed = close_step(d, def, tz, t);
     d.current_step = None;
     d.clock.step_due_at = None;

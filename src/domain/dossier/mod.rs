@@ -128,6 +128,9 @@ pub struct DossierRecord {
     pub resolved_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub timeliness: Option<Timeliness>,
+    /// Timeliness against `due_at_current` (the apology's appointment), for reports that
+    /// judge against it (`reports.judge_against`).
+    pub timeliness_current: Option<Timeliness>,
     /// Processing time in working time, supplement waits excluded (766 indicator 2.2).
     pub working_seconds: Option<i64>,
     pub digitised: bool,
@@ -142,6 +145,14 @@ pub struct DossierRecord {
     pub received_day: Option<i32>,
     pub finished_day: Option<i32>,
     pub due_day: Option<i32>,
+    /// Local day number of `due_at_current`.
+    pub due_current_day: Option<i32>,
+    /// While the clock stands still with time left against `due_at` (resp. `due_at_current`):
+    /// the local day it stopped, so that the reports' SQL judges the dossier within time at the
+    /// end of any later period (`timeliness::overdue_at`). Kept when the dossier is stopped
+    /// from the pause; cleared when the clock runs again.
+    pub held_day: Option<i32>,
+    pub held_current_day: Option<i32>,
     pub version: i32,
     pub last_event_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -157,6 +168,17 @@ impl DossierRecord {
         self.received_day = day(self.received_at);
         self.finished_day = day(self.finished_at);
         self.due_day = day(self.clock.due_at);
+        self.due_current_day = day(self.clock.due_at_current.or(self.clock.due_at));
+        if self.finished_at.is_none() {
+            let held = |due: Option<DateTime<Utc>>| match (self.clock.paused_at, due) {
+                (Some(p), Some(due)) if !crate::domain::timeliness::is_overdue(p, due) => {
+                    day(Some(p))
+                }
+                _ => None,
+            };
+            self.held_day = held(self.clock.due_at);
+            self.held_current_day = held(self.clock.due_at_current.or(self.clock.due_at));
+        }
     }
 
     /// The unit that holds the dossier: its current step's, or, before the first transfer, the

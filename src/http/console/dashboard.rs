@@ -1,5 +1,6 @@
-//! The leader's dashboard (Biểu 06 for a period preset, its CSV/XLSX export, the on-time
-//! rate by month as an SVG drawn here, the 766 indicators, the overdue list) and the
+//! The leader's dashboard (Biểu 06 for a period preset with its CSV/XLSX export and the
+//! on-time rate by month — the statistics page's own section, `app::report_page` — the 766
+//! indicators, the overdue list) and the
 //! administration page (units, users, procedures with their versions, the calendar's change
 //! log). Both read through the report, user, unit, procedure and calendar use cases.
 
@@ -17,9 +18,8 @@ use super::{layout, render, role_label, when};
 use crate::app::dossiers::{self, ListQuery};
 use crate::app::reports::{self, PeriodQuery};
 use crate::app::users::Principal;
-use crate::app::{AppState, PageRequest, calendar, procedures, units, users};
+use crate::app::{AppState, PageRequest, calendar, procedures, report_page, units, users};
 use crate::auth::Role;
-use crate::domain::stats::Bieu06Row;
 use crate::error::{AppError, AppResult, Problem};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -48,49 +48,6 @@ fn period_start(period: &str, today: NaiveDate) -> NaiveDate {
     }
 }
 
-/// The on-time rate, which the report gives in percent.
-fn rate(r: &Bieu06Row) -> String {
-    r.on_time_rate.map_or("—".into(), |x| format!("{x:.1}%"))
-}
-
-/// Bars of the on-time rate (percent) per month; months without a resolved dossier have no bar.
-fn chart(months: &[(String, Option<f64>)]) -> String {
-    let (w, h, left, bottom) = (640.0_f64, 220.0_f64, 40.0_f64, 30.0_f64);
-    let n = months.len().max(1) as f64;
-    let slot = (w - left) / n;
-    let plot = h - bottom - 10.0;
-    let mut svg = format!(
-        r#"<svg class="chart" role="img" aria-labelledby="chart-title" viewBox="0 0 {w} {h}" width="100%" style="max-width:{w}px"><title id="chart-title">Tỷ lệ giải quyết đúng hạn theo tháng</title>"#
-    );
-    for pct in [0, 50, 100] {
-        let y = 10.0 + plot * (1.0 - f64::from(pct) / 100.0);
-        svg.push_str(&format!(
-            r##"<line x1="{left}" x2="{w}" y1="{y}" y2="{y}" stroke="#c9d3dd"/><text x="2" y="{}">{pct}%</text>"##,
-            y + 4.0
-        ));
-    }
-    for (i, (label, value)) in months.iter().enumerate() {
-        let x = left + slot * i as f64 + slot * 0.2;
-        if let Some(v) = value {
-            let bh = plot * v.clamp(0.0, 100.0) / 100.0;
-            svg.push_str(&format!(
-                r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{bh:.1}" fill="#1b5e20"><title>{label}: {:.1}%</title></rect><text x="{x:.1}" y="{:.1}">{:.0}%</text>"##,
-                10.0 + plot - bh,
-                (slot * 0.6).min(60.0),
-                v,
-                (10.0 + plot - bh - 3.0).max(10.0),
-                v
-            ));
-        }
-        svg.push_str(&format!(
-            r#"<text x="{x:.1}" y="{}">{label}</text>"#,
-            h - 10.0
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
 /// Biểu 06, the monthly on-time chart, the 766 indicators and the overdue dossiers.
 #[utoipa::path(get, path = "/console/dashboard", tag = "console", params(DashboardQuery),
     responses((status = 200, content_type = "text/html"), (status = 403, content_type = "text/html")))]
@@ -110,29 +67,19 @@ pub async fn dashboard(
     let tz = state.calendar.settings().timezone();
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let from = period_start(&period, today);
-    let query = |from: NaiveDate, to: NaiveDate| PeriodQuery {
+    let whole = PeriodQuery {
         from: Some(from),
-        to: Some(to),
+        to: Some(today),
+        period: None,
+        cutoff: None,
         group_by: Some("field".into()),
         format: None,
     };
-    let whole = query(from, today);
-    let mut months = Vec::new();
-    let mut m = from;
-    while m <= today {
-        let next = m.checked_add_months(Months::new(1)).unwrap_or(today);
-        let end = next.pred_opt().unwrap_or(m).min(today);
-        months.push((m, end));
-        m = next;
-    }
-    let (report, by_month, indicators, overdue) = with_ctx(&state, p.clone(), move |conn, ctx| {
-        let report = reports::bieu06(conn, tz, &whole)?;
-        let mut by_month = Vec::new();
-        for (a, b) in &months {
-            let r = reports::bieu06(conn, tz, &query(*a, *b))?;
-            by_month.push((a.format("%m/%Y").to_string(), r.total.on_time_rate));
-        }
-        let indicators = reports::indicators(conn, ctx.cal, &whole)?;
+    let rules = state.settings.reports.rules();
+    let (report, months, indicators, overdue) = with_ctx(&state, p.clone(), move |conn, ctx| {
+        let report = reports::bieu06(conn, tz, rules, &whole)?;
+        let months = reports::monthly_rates(conn, rules, report.from, report.to)?;
+        let indicators = reports::indicators(conn, ctx.cal, rules, &whole)?.list;
         let overdue = dossiers::list(
             conn,
             ctx,
@@ -142,9 +89,11 @@ pub async fn dashboard(
                 ..ListQuery::default()
             },
         )?;
-        Ok((report, by_month, indicators, overdue))
+        Ok((report, months, indicators, overdue))
     })
     .await?;
+    // The statistics page's own table and chart (issue 13), built once, placed here.
+    let section = report_page::render_section(&report, &months, &state.settings.agency.name)?;
     let mut ctx = layout(&state, Some(&p), &csrf, "Thống kê", "/console/dashboard");
     ctx.insert(
         "presets".into(),
@@ -160,20 +109,9 @@ pub async fn dashboard(
     let export =
         |format: &str| format!("/console/dashboard/bieu-06?from={from}&to={today}&format={format}");
     ctx.insert("export_csv".into(), json!(export("csv")));
+    ctx.insert("export_html".into(), json!(export("html")));
     ctx.insert("export_xlsx".into(), json!(export("xlsx")));
-    let row = |r: &Bieu06Row, total: bool| {
-        let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-        v["rate"] = json!(rate(r));
-        v["total"] = json!(total);
-        if total {
-            v["label"] = json!("Tổng cộng");
-        }
-        v
-    };
-    let mut rows: Vec<Value> = report.rows.iter().map(|r| row(r, false)).collect();
-    rows.push(row(&report.total, true));
-    ctx.insert("rows".into(), json!(rows));
-    ctx.insert("chart".into(), json!(chart(&by_month)));
+    ctx.insert("section".into(), json!(section));
     ctx.insert(
         "indicators".into(),
         json!(
@@ -515,12 +453,5 @@ mod tests {
         assert_eq!(period_start("quarter", today), d(2025, 7, 1));
         assert_eq!(period_start("half", today), d(2025, 3, 1));
         assert_eq!(period_start("year", today), d(2025, 1, 1));
-    }
-
-    #[test]
-    fn the_chart_draws_a_bar_per_month_with_a_rate() {
-        let svg = chart(&[("01/2025".into(), Some(100.0)), ("02/2025".into(), None)]);
-        assert_eq!(svg.matches("<rect").count(), 1);
-        assert!(svg.contains("01/2025: 100.0%") && svg.contains("02/2025"));
     }
 }
