@@ -6,6 +6,7 @@ use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +67,8 @@ pub struct Claims {
 /// Signs and checks access tokens. Only HS256 is accepted, whatever the token's header says.
 #[derive(Clone)]
 pub struct TokenKeys {
+    /// Signs the console's CSRF tokens (HMAC of the session token), derived from the secret.
+    csrf: [u8; 32],
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -77,7 +80,14 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "iat", "sub"]);
+        use sha2::Digest;
+        let csrf = sha2::Sha256::new()
+            .chain_update(b"motcua console csrf v1\0")
+            .chain_update(secret)
+            .finalize()
+            .into();
         TokenKeys {
+            csrf,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
@@ -109,6 +119,39 @@ impl TokenKeys {
     pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims)
     }
+
+    fn csrf_mac(&self, session: &str) -> Hmac<sha2::Sha256> {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.csrf)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(session.as_bytes());
+        mac
+    }
+
+    /// The console's CSRF token for a session (its token, as the cookie holds it): forms
+    /// carry it, and only a page served to that session can know it (double submit bound
+    /// to the session, no server-side store).
+    pub fn csrf_token(&self, session: &str) -> String {
+        hex(&self.csrf_mac(session).finalize().into_bytes())
+    }
+
+    /// Whether `given` is the CSRF token of `session` (compared in constant time).
+    pub fn csrf_matches(&self, session: &str, given: &str) -> bool {
+        unhex(given).is_some_and(|bytes| self.csrf_mac(session).verify_slice(&bytes).is_ok())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -123,6 +166,20 @@ mod tests {
         assert!(!checker.verify("wrong", Some(&h)));
         assert!(!checker.verify("correct horse", None));
         assert!(!checker.verify("dummy-password-for-timing", None));
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_one_session_and_one_secret() {
+        let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef", 5);
+        let t = keys.csrf_token("session-a");
+        assert_eq!(t.len(), 64);
+        assert!(keys.csrf_matches("session-a", &t));
+        assert!(!keys.csrf_matches("session-b", &t));
+        assert!(!keys.csrf_matches("session-a", &t[..62]));
+        assert!(!keys.csrf_matches("session-a", ""));
+        assert!(!keys.csrf_matches("session-a", &"zz".repeat(32)));
+        let other = TokenKeys::new(b"another-secret-another-secret-0123", 5);
+        assert!(!other.csrf_matches("session-a", &t));
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<String>,
     /// On SIGTERM/SIGINT: how long requests in flight and the jobs get to finish.
     pub shutdown_seconds: u64,
+    /// The console's session cookie without `Secure`: plain HTTP on a loopback address only
+    /// (development, tests); refused at start for any other `host`.
+    pub plain_http_cookies: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -237,6 +240,19 @@ impl Settings {
                     format!("must be \"full\" or \"normal\", not {other:?}"),
                 ));
             }
+        }
+        if self.server.plain_http_cookies
+            && !self
+                .server
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+            && self.server.host != "localhost"
+        {
+            return Err(invalid(
+                "server.plain_http_cookies",
+                "may be true only when server.host is a loopback address (127.0.0.1, ::1, localhost)",
+            ));
         }
         match &self.auth.jwt_secret {
             Some(s) if s.expose_secret().len() < 32 => {

@@ -108,7 +108,7 @@ pub fn render(
     let procedure = crate::db::procedures::find_by_id(conn, &row.procedure_id)?
         .ok_or_else(|| AppError::internal("procedure"))?;
     let procedure = super::procedures::Procedure::from_row(procedure)?;
-    let d = dossiers::view(ctx.cal, &row, &procedure, ctx.principal.role, ctx.now)?;
+    let d = dossiers::view(ctx.cal, &row, &procedure, ctx.principal, ctx.now)?;
     let history = dossiers::history_of(conn, ctx.tz(), &row)?;
     let def = &procedure.definition;
     let key = lookup_key

@@ -181,6 +181,31 @@ impl Action {
         Action::Deliver,
     ];
 
+    /// The action as staff read it on a button (Vietnamese).
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Action::Submit => "Nộp trực tuyến",
+            Action::Receive => "Tiếp nhận",
+            Action::AskCompletion => "Yêu cầu hoàn thiện hồ sơ",
+            Action::Accept => "Tiếp nhận hồ sơ trực tuyến",
+            Action::Refuse => "Từ chối tiếp nhận",
+            Action::Transfer => "Chuyển phòng giải quyết",
+            Action::Forward => "Chuyển bước tiếp theo",
+            Action::RequestSupplement => "Yêu cầu bổ sung hồ sơ",
+            Action::SupplementReceived => "Đã nhận hồ sơ bổ sung",
+            Action::RequestPayment => "Yêu cầu thực hiện nghĩa vụ tài chính",
+            Action::PaymentReceived => "Đã thực hiện nghĩa vụ tài chính",
+            Action::RequestWithdrawal => "Ghi nhận yêu cầu rút hồ sơ",
+            Action::Stop => "Dừng xử lý",
+            Action::DeclineWithdrawal => "Không chấp nhận rút hồ sơ",
+            Action::Approve => "Phê duyệt",
+            Action::Reject => "Từ chối giải quyết",
+            Action::Apologize => "Xin lỗi, hẹn lại ngày trả",
+            Action::Deliver => "Trả kết quả",
+            Action::CalendarRecomputed => "Tính lại hạn theo lịch",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Submit => "submit",

@@ -52,6 +52,7 @@ codes! {
 
     AuthUnauthorized = "auth.unauthorized" => 401,
     AuthForbidden = "auth.forbidden" => 403,
+    AuthCsrf = "auth.csrf" => 403,
     AuthChangedMeanwhile = "auth.changed_meanwhile" => 409,
     AuthWrongPassword = "auth.wrong_password" => 422,
     AuthThrottled = "auth.throttled" => 429,

@@ -23,6 +23,8 @@ use crate::app::users::{self, Principal};
 use crate::domain::role::Role;
 use crate::error::AppError;
 
+use super::session;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// No token needed.
@@ -74,6 +76,8 @@ policies! {
     Intake = Access::Roles(&[Role::Admin, Role::Clerk, Role::Portal]);
     /// Who performs actions; each action's own roles (design §4) are checked by the use case.
     Actors = Access::Roles(&[Role::Admin, Role::Clerk, Role::Officer, Role::Leader]);
+    /// Who receives at the counter through the console (the portal files through the API).
+    Counter = Access::Roles(&[Role::Admin, Role::Clerk]);
     /// Who scans and attaches documents.
     Digitisers = Access::Roles(&[Role::Admin, Role::Clerk, Role::Officer, Role::Leader]);
     /// Who pulls statistics.
@@ -83,8 +87,45 @@ policies! {
 }
 
 /// The access rules of one resource (one path), by method; set as the resource's app data.
+/// `page`: a console page (its path in the table starts with `/console`), which also takes
+/// the page session's cookie; every other route takes bearer tokens only.
 #[derive(Debug, Clone)]
-pub struct ResourceRules(pub Vec<(Method, Access)>);
+pub struct ResourceRules {
+    pub rules: Vec<(Method, Access)>,
+    pub page: bool,
+}
+
+/// How the caller proved who they are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Credential {
+    Bearer(String),
+    /// The console's session cookie (page routes only).
+    Session(String),
+}
+
+impl Credential {
+    fn token(&self) -> &str {
+        match self {
+            Credential::Bearer(t) | Credential::Session(t) => t,
+        }
+    }
+}
+
+fn is_page(req: &HttpRequest) -> bool {
+    req.app_data::<ResourceRules>().is_some_and(|r| r.page)
+}
+
+/// A bearer token wherever; the session cookie only on page routes. A bearer token is never
+/// sent by a browser on its own, so it needs no CSRF token; the cookie is, so it does.
+fn credential(req: &HttpRequest) -> Option<Credential> {
+    if let Some(t) = bearer_token(req) {
+        return Some(Credential::Bearer(t));
+    }
+    if is_page(req) {
+        return session::session_token(req).map(Credential::Session);
+    }
+    None
+}
 
 /// The caller, checked against the policy `P` of the route.
 #[derive(Debug)]
@@ -133,9 +174,14 @@ async fn resolve_principal(req: &HttpRequest, access: Access) -> Result<Principa
         check(access, p)?;
         return Ok(p.clone());
     }
-    let token = bearer_token(req).ok_or_else(|| {
-        AppError::unauthorized("This route needs `Authorization: Bearer <token>`.")
+    let credential = credential(req).ok_or_else(|| {
+        if is_page(req) {
+            AppError::unauthorized("Log in first (/console/login).")
+        } else {
+            AppError::unauthorized("This route needs `Authorization: Bearer <token>`.")
+        }
     })?;
+    let token = credential.token().to_owned();
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?
@@ -152,7 +198,18 @@ async fn resolve_principal(req: &HttpRequest, access: Access) -> Result<Principa
         .await?;
     check(access, &principal)?;
     req.extensions_mut().insert(principal.clone());
+    req.extensions_mut().insert(credential);
     Ok(principal)
+}
+
+/// A page-session request that changes state and whose CSRF token was not checked.
+fn unchecked_session_write(req: &HttpRequest) -> bool {
+    session::changes_state(req.method())
+        && matches!(
+            req.extensions().get::<Credential>(),
+            Some(Credential::Session(_))
+        )
+        && req.extensions().get::<session::CsrfChecked>().is_none()
 }
 
 fn forbidden(role: Role) -> AppError {
@@ -170,23 +227,39 @@ fn check(access: Access, principal: &Principal) -> Result<(), AppError> {
 /// Lock 1: refuses (401/403) before the handler when the token or the role does not fit the
 /// access the route table declares for this resource and method. A method the resource does
 /// not have goes on to the resource's 405 answer, which runs no handler.
+/// On page routes it also checks the CSRF token of every state-changing request made with
+/// the session cookie, before any handler reads the form: the one place for it.
 pub async fn enforce(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let access = match req.app_data::<ResourceRules>() {
         Some(rules) => rules
-            .0
+            .rules
             .iter()
             .find(|(m, _)| m == req.method())
             .map(|(_, a)| *a),
         // Wrapped around a resource without rules: a wiring mistake, refused.
         None => Some(Access::Roles(&[])),
     };
-    let outcome = match access {
+    let mut outcome = match access {
         None | Some(Access::Public) => Ok(()),
         Some(access) => resolve_principal(req.request(), access).await.map(|_| ()),
     };
+    let session = match req.extensions().get::<Credential>() {
+        Some(Credential::Session(t)) if session::changes_state(req.method()) => Some(t.clone()),
+        _ => None,
+    };
+    if let (Ok(()), Some(session)) = (&outcome, session) {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        outcome = match state {
+            Some(state) => session::check_csrf(&mut req, &state, &session).await,
+            None => Err(AppError::internal("application state missing")),
+        };
+        if outcome.is_ok() {
+            req.extensions_mut().insert(session::CsrfChecked);
+        }
+    }
     match outcome {
         Ok(()) => next
             .call(req)
@@ -205,6 +278,12 @@ impl<P: Policy> FromRequest for Caller<P> {
         let req = req.clone();
         Box::pin(async move {
             let principal = resolve_principal(&req, P::ACCESS).await?;
+            if unchecked_session_write(&req) {
+                return Err(AppError::new(
+                    crate::error::Code::AuthCsrf,
+                    "The CSRF token of this form was not checked.",
+                ));
+            }
             Ok(Caller {
                 principal,
                 policy: PhantomData,

@@ -42,13 +42,24 @@ pub async fn upload(
     state: web::Data<AppState>,
     principal: Caller<Digitisers>,
     path: web::Path<(String, String)>,
-    mut payload: Multipart,
+    payload: Multipart,
 ) -> AppResult<HttpResponse> {
     let (code, item) = path.into_inner();
-    let principal = principal.into_inner();
+    let attached = receive_upload(&state, principal.into_inner(), code, item, payload).await?;
+    Ok(HttpResponse::Created().json(attached))
+}
+
+/// Streams one upload to storage and attaches it (the API's and the console's upload).
+pub(super) async fn receive_upload(
+    state: &web::Data<AppState>,
+    principal: crate::app::users::Principal,
+    code: String,
+    item: String,
+    mut payload: Multipart,
+) -> AppResult<AttachedFile> {
     // Nothing is received for a dossier or an item that is not there.
     let (c, i) = (code.clone(), item.clone());
-    with_ctx(&state, principal.clone(), move |conn, ctx| {
+    with_ctx(state, principal.clone(), move |conn, ctx| {
         files::check_upload(conn, ctx, &c, &i, None)
     })
     .await?;
@@ -141,7 +152,7 @@ pub async fn upload(
     // before the row that names the file is committed (a crash in between leaves an orphan
     // for the sweep, never a row without its file).
     let (c, i, sha, m) = (code.clone(), item.clone(), incoming.sha256(), meta.clone());
-    with_ctx(&state, principal.clone(), move |conn, ctx| {
+    with_ctx(state, principal.clone(), move |conn, ctx| {
         files::check_upload(conn, ctx, &c, &i, Some((&sha, &m)))
     })
     .await?;
@@ -149,11 +160,10 @@ pub async fn upload(
     let stored = web::block(move || store.finish(incoming))
         .await?
         .map_err(AppError::storage)?;
-    let attached = with_ctx(&state, principal, move |conn, ctx| {
+    with_ctx(state, principal, move |conn, ctx| {
         files::attach(conn, ctx, &code, &item, &stored, media_type, &meta)
     })
-    .await?;
-    Ok(HttpResponse::Created().json(attached))
+    .await
 }
 
 /// Attach a file already stored for an earlier dossier of the same applicant.
@@ -201,8 +211,19 @@ pub async fn download(
     path: web::Path<(String, String, String)>,
 ) -> AppResult<HttpResponse> {
     let (code, item, sha) = path.into_inner();
+    send_file(&state, principal.into_inner(), code, item, sha).await
+}
+
+/// One component's file, streamed (the API's and the console's download).
+pub(super) async fn send_file(
+    state: &web::Data<AppState>,
+    principal: crate::app::users::Principal,
+    code: String,
+    item: String,
+    sha: String,
+) -> AppResult<HttpResponse> {
     let s = sha.clone();
-    let file_row = with_ctx(&state, principal, move |conn, ctx| {
+    let file_row = with_ctx(state, principal, move |conn, ctx| {
         files::find(conn, ctx, &code, &item, &s)
     })
     .await?;

@@ -1,5 +1,6 @@
 //! Response headers every answer carries: no MIME sniffing, no caching of what may be personal
-//! data, and on HTML pages a Content-Security-Policy without scripts, no framing, no referrer.
+//! data, and on HTML pages a Content-Security-Policy (scripts only the console's own htmx),
+//! no framing, no referrer.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -9,6 +10,10 @@ use actix_web::middleware::Next;
 /// Our pages (the lookup page, printable forms) run no script at all; their styles are inline.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The staff console runs one script, the vendored htmx served by this binary (no inline
+/// script, no eval); htmx requests go back to this origin only.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// Swagger UI loads its own script files (no inline script), served by this binary.
 pub const DOCS_CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
@@ -18,6 +23,7 @@ pub async fn security_headers(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let docs = req.path().starts_with("/docs");
+    let console = req.path().starts_with(super::CONSOLE);
     let mut res = next.call(req).await?;
     let html = res
         .headers()
@@ -34,7 +40,13 @@ pub async fn security_headers(
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if html {
-        let csp = if docs { DOCS_CSP } else { PAGE_CSP };
+        let csp = if docs {
+            DOCS_CSP
+        } else if console {
+            CONSOLE_CSP
+        } else {
+            PAGE_CSP
+        };
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(csp),

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod calendar;
 pub mod client;
+mod console;
 mod dossiers;
 mod files;
 mod forms;
@@ -17,6 +18,7 @@ mod problem;
 mod procedures;
 mod public;
 mod reports;
+mod session;
 mod span;
 
 use actix_web::dev::Server;
@@ -30,7 +32,8 @@ use crate::error::Code;
 
 pub use access::{Access, Caller, Policy, RouteSpec};
 use access::{
-    Actors, Admin, AnyUser, Auditors, Digitisers, Intake, Public, Reporters, ResourceRules, Staff,
+    Actors, Admin, AnyUser, Auditors, Counter, Digitisers, Intake, Public, Reporters,
+    ResourceRules, Staff,
 };
 
 /// Declares every API route once — method, path, handler, access policy — as [`ROUTES`] and
@@ -100,7 +103,31 @@ route_table! {
     get    "/api/v1/reports/bieu-06"         => reports::bieu06,      Reporters;
     get    "/api/v1/reports/indicators"      => reports::indicators,  Reporters;
     get    "/api/v1/reports/queue"           => reports::queue,       Staff;
+
+    // The staff console (pages; they also take the session cookie, see `access`).
+    get    "/console/static/{file}"          => console::asset,        Public;
+    get    "/console/login"                  => console::login_page,   Public;
+    post   "/console/login"                  => console::login,        Public;
+    post   "/console/logout"                 => console::logout,       AnyUser;
+    get    "/console"                        => console::queue,        Staff;
+    get    "/console/intake"                 => console::intake_page,  Counter;
+    post   "/console/intake"                 => console::intake,       Counter;
+    get    "/console/dossiers/{code}"        => console::dossier,      Staff;
+    get    "/console/dossiers/{code}/due"    => console::dossier_due,  Staff;
+    post   "/console/dossiers/{code}/actions/{action}" => console::dossier_action, Actors;
+    get    "/console/dossiers/{code}/forms/{form}" => console::dossier_form, Staff;
+    post   "/console/dossiers/{code}/components/{item_code}/files" => console::dossier_upload, Digitisers;
+    get    "/console/dossiers/{code}/components/{item_code}/files/{sha256}" => console::dossier_file, Staff;
+    get    "/console/dashboard"              => console::dashboard,    Reporters;
+    get    "/console/dashboard/bieu-06"      => console::dashboard_export, Reporters;
+    get    "/console/admin"                  => console::admin,        Admin;
+    post   "/console/admin/users"            => console::admin_create_user, Admin;
+    post   "/console/admin/units"            => console::admin_create_unit, Admin;
+    post   "/console/admin/calendar"         => console::admin_calendar_day, Admin;
 }
+
+/// Where the staff console's pages live; their rows take the page session's cookie too.
+pub const CONSOLE: &str = "/console";
 
 /// Which access locks an app is built with. Only `Both` serves; the others exist so that the
 /// tests can show that each lock alone stops every request that must be refused.
@@ -158,8 +185,9 @@ fn register_routes(cfg: &mut web::ServiceConfig, locks: Locks) {
             .map(|(m, _)| m.as_str())
             .collect::<Vec<_>>()
             .join(", ");
+        let page = path.starts_with(CONSOLE);
         let mut resource = web::resource(path)
-            .app_data(ResourceRules(rules))
+            .app_data(ResourceRules { rules, page })
             .default_service(web::to(move || {
                 let allow = allow.clone();
                 async move {
@@ -177,9 +205,18 @@ fn register_routes(cfg: &mut web::ServiceConfig, locks: Locks) {
         for route in routes {
             resource = resource.route(route);
         }
-        match locks {
-            Locks::ExtractorOnly => cfg.service(resource),
-            _ => cfg.service(resource.wrap(from_fn(access::enforce))),
+        // Pages show refusals and failures as pages (outermost, so it sees `enforce`'s too).
+        match (locks, page) {
+            (Locks::ExtractorOnly, false) => cfg.service(resource),
+            (Locks::ExtractorOnly, true) => {
+                cfg.service(resource.wrap(from_fn(console::html_errors)))
+            }
+            (_, false) => cfg.service(resource.wrap(from_fn(access::enforce))),
+            (_, true) => cfg.service(
+                resource
+                    .wrap(from_fn(access::enforce))
+                    .wrap(from_fn(console::html_errors)),
+            ),
         };
     }
 }

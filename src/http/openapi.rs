@@ -12,8 +12,8 @@ use utoipa::openapi::{OpenApi as Document, PathItem, SecurityRequirement};
 use crate::error::PROBLEM_JSON;
 
 use super::{
-    Access, ROUTES, admin, auth, calendar, dossiers, files, forms, notifications, ops, procedures,
-    public, reports,
+    Access, CONSOLE, ROUTES, admin, auth, calendar, console, dossiers, files, forms, notifications,
+    ops, procedures, public, reports,
 };
 
 #[derive(OpenApi)]
@@ -63,8 +63,27 @@ use super::{
         reports::bieu06,
         reports::indicators,
         reports::queue,
+        console::asset,
+        console::login_page,
+        console::login,
+        console::logout,
+        console::queue::queue,
+        console::intake::intake_page,
+        console::intake::intake,
+        console::dossier::dossier,
+        console::dossier::dossier_due,
+        console::dossier::dossier_action,
+        console::dossier::dossier_form,
+        console::dossier::dossier_upload,
+        console::dossier::dossier_file,
+        console::dashboard::dashboard,
+        console::dashboard::dashboard_export,
+        console::dashboard::admin,
+        console::dashboard::admin_create_user,
+        console::dashboard::admin_create_unit,
+        console::dashboard::admin_calendar_day,
     ),
-    components(schemas(crate::error::Problem, public::LookupForm))
+    components(schemas(crate::error::Problem, public::LookupForm, console::LoginForm))
 )]
 struct ApiDoc;
 
@@ -94,6 +113,16 @@ fn build() -> Document {
                 .build(),
         ),
     );
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+            utoipa::openapi::security::ApiKeyValue::with_description(
+                super::session::SESSION_COOKIE,
+                "The console's page session (set by POST /console/login); state-changing \
+                 requests with it also carry the session's CSRF token (`_csrf` or `X-CSRF-Token`).",
+            ),
+        )),
+    );
     for route in ROUTES {
         let Some(item) = doc.paths.paths.get_mut(route.path) else {
             continue;
@@ -110,10 +139,11 @@ fn build() -> Document {
                 .collect::<Vec<_>>()
                 .join(", "),
         };
-        op.security = Some(vec![SecurityRequirement::new(
-            "bearer",
-            Vec::<String>::new(),
-        )]);
+        let mut security = vec![SecurityRequirement::new("bearer", Vec::<String>::new())];
+        if route.path.starts_with(CONSOLE) {
+            security.push(SecurityRequirement::new("session", Vec::<String>::new()));
+        }
+        op.security = Some(security);
         let text = op.description.take().unwrap_or_default();
         op.description = Some(format!("{text}\n\n**Roles:** {roles}").trim().to_owned());
     }

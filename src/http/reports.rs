@@ -135,7 +135,15 @@ pub async fn bieu06(
     _caller: Caller<Reporters>,
     q: web::Query<PeriodQuery>,
 ) -> AppResult<HttpResponse> {
-    let format = q.format.clone().unwrap_or_else(|| "json".into());
+    bieu06_response(&state, q.into_inner()).await
+}
+
+/// Biểu 06 in the format asked for; the console's export answers the same.
+pub(super) async fn bieu06_response(
+    state: &web::Data<AppState>,
+    query: PeriodQuery,
+) -> AppResult<HttpResponse> {
+    let format = query.format.clone().unwrap_or_else(|| "json".into());
     if !matches!(format.as_str(), "json" | "csv" | "xlsx" | "html") {
         return Err(AppError::invalid_field(
             "format",
@@ -144,7 +152,6 @@ pub async fn bieu06(
     }
     let tz = state.calendar.settings().timezone();
     let rules = state.settings.reports.rules();
-    let query = q.into_inner();
     let html = format == "html";
     let (report, months) = state
         .run(move |conn| {

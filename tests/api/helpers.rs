@@ -164,6 +164,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
     s.database.pool_size = 4;
     s.auth.jwt_secret = Some(SecretString::from(JWT_SECRET.to_owned()));
     s.server.workers = 2;
+    // The browser walk talks plain HTTP to 127.0.0.1.
+    s.server.plain_http_cookies = true;
     s.calendar.data_dir = root.join("config/calendars");
     s.storage.dir = db.dir().join("files");
     // The watcher scans at start and then hourly: a test that needs a scan runs one itself,

@@ -158,6 +158,6 @@ pub fn act(
             super::super::files::refresh_status(conn, &d)?;
         }
         tracing::info!(dossier.code = %d.code, action = action.as_str(), dossier.state = fx.to.as_str(), "dossier action");
-        view(ctx.cal, &d, &procedure, p.role, ctx.now)
+        view(ctx.cal, &d, &procedure, p, ctx.now)
     })
 }

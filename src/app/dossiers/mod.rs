@@ -12,7 +12,7 @@ mod recompute;
 mod types;
 
 pub use actions::{act, parse_if_match};
-pub use queries::{get, history, history_of, list, view};
+pub use queries::{explain_due, get, history, history_of, list, view};
 pub use receipt::create;
 pub use recompute::recompute_due_times;
 pub use types::*;

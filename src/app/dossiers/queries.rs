@@ -11,26 +11,26 @@ use crate::db::dossiers::{self as store, DossierFilter};
 use crate::db::{DbConnection, from_db_time, to_db_time};
 use crate::domain::calendar::Calendar;
 use crate::domain::deadline;
-use crate::domain::dossier::lifecycle::allowed_actions;
+use crate::domain::dossier::effects::allowed_for;
 use crate::domain::dossier::{Channel, DossierRecord};
-use crate::domain::role::Role;
 use crate::domain::state::State;
 use crate::domain::timeliness;
 use crate::error::{AppError, AppResult, FieldErrors};
 
 use super::super::procedures::Procedure;
+use super::super::users::Principal;
 use super::super::{Page, PageRequest};
 use super::{
     Ctx, CurrentStep, Dossier, HistoryRow, ListQuery, ProcedureRef, load_procedure, local,
     visible_dossier,
 };
 
-/// The staff view of a dossier, with what `viewer` may do now.
+/// The staff view of a dossier, with what `viewer` may do now (in their unit).
 pub fn view(
     cal: &Calendar,
     d: &DossierRecord,
     procedure: &Procedure,
-    viewer: Role,
+    viewer: &Principal,
     now: DateTime<Utc>,
 ) -> AppResult<Dossier> {
     let tz = cal.settings().timezone();
@@ -84,14 +84,14 @@ pub fn view(
         satisfaction: d.satisfaction,
         note: d.note.clone(),
         version: d.version,
-        allowed_actions: allowed_actions(state, viewer),
+        allowed_actions: allowed_for(d, viewer.role, viewer.unit_code.as_deref()),
     })
 }
 
 pub fn get(conn: &mut DbConnection, ctx: &Ctx, dossier_code: &str) -> AppResult<Dossier> {
     let d = visible_dossier(conn, ctx, dossier_code)?;
     let procedure = load_procedure(conn, &d.procedure_id)?;
-    view(ctx.cal, &d, &procedure, ctx.principal.role, ctx.now)
+    view(ctx.cal, &d, &procedure, ctx.principal, ctx.now)
 }
 
 pub fn history(
@@ -146,6 +146,29 @@ fn local_midnight(tz: Tz, d: chrono::NaiveDate) -> Option<chrono::NaiveDateTime>
         .map(|t| to_db_time(t.to_utc()))
 }
 
+/// The due-time window of the `due_soon` and `due_today` filters (both: the narrower end).
+fn due_window(
+    ctx: &Ctx,
+    q: &ListQuery,
+    day: chrono::TimeDelta,
+) -> Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)> {
+    let soon = q
+        .due_soon
+        .unwrap_or(false)
+        .then(|| to_db_time(deadline::add_working_time(ctx.cal, ctx.now, day)));
+    let today = q.due_today.unwrap_or(false).then(|| {
+        let tomorrow = ctx.now.with_timezone(&ctx.tz()).date_naive().succ_opt();
+        tomorrow
+            .and_then(|d| local_midnight(ctx.tz(), d))
+            .unwrap_or_else(|| to_db_time(ctx.now))
+    });
+    let end = match (soon, today) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }?;
+    Some((to_db_time(ctx.now), end))
+}
+
 pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page<Dossier>> {
     let page = PageRequest::new(q.page, q.per_page)?;
     let tz = ctx.tz();
@@ -179,12 +202,7 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
         unit_code: q.unit_code.clone(),
         channel,
         due_before: q.overdue.unwrap_or(false).then(|| to_db_time(ctx.now)),
-        due_between: q.due_soon.unwrap_or(false).then(|| {
-            (
-                to_db_time(ctx.now),
-                to_db_time(deadline::add_working_time(ctx.cal, ctx.now, day)),
-            )
-        }),
+        due_between: due_window(ctx, q, day),
         received_from: q.received_from.and_then(|d| local_midnight(tz, d)),
         received_before: q
             .received_to
@@ -208,7 +226,7 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
         let p = procedures
             .get(&d.procedure_id)
             .ok_or_else(|| AppError::internal("procedure cache"))?;
-        items.push(view(ctx.cal, &d, p, ctx.principal.role, ctx.now)?);
+        items.push(view(ctx.cal, &d, p, ctx.principal, ctx.now)?);
     }
     Ok(Page {
         items,
@@ -216,4 +234,21 @@ pub fn list(conn: &mut DbConnection, ctx: &Ctx, q: &ListQuery) -> AppResult<Page
         page: page.page,
         per_page: page.per_page,
     })
+}
+
+/// The dossier's due time explained day by day: from its receipt, the procedure's duration
+/// for its channel (the appointment first given; pauses and apologies move it later, and the
+/// page says so).
+pub fn explain_due(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+) -> AppResult<Option<deadline::Explanation>> {
+    let d = visible_dossier(conn, ctx, dossier_code)?;
+    let Some(start) = d.received_at else {
+        return Ok(None);
+    };
+    let procedure = load_procedure(conn, &d.procedure_id)?;
+    let duration = procedure.definition.duration_for(d.channel.is_online());
+    Ok(Some(deadline::explain(ctx.cal, start, duration)))
 }

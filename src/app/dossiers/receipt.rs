@@ -85,7 +85,7 @@ pub fn create(
             notify_applicant(ctx, conn, &d, def, event, extra)?;
         }
         let created = CreatedDossier {
-            dossier: view(ctx.cal, &d, &procedure, p.role, ctx.now)?,
+            dossier: view(ctx.cal, &d, &procedure, p, ctx.now)?,
             lookup_key,
         };
         let body = serde_json::to_value(&created).map_err(AppError::internal)?;

@@ -116,6 +116,8 @@ pub struct ListQuery {
     pub overdue: Option<bool>,
     /// Running dossiers due within one working day.
     pub due_soon: Option<bool>,
+    /// Running dossiers due from now to the end of today (local), not yet overdue.
+    pub due_today: Option<bool>,
     /// Local dates (YYYY-MM-DD), inclusive.
     pub received_from: Option<chrono::NaiveDate>,
     pub received_to: Option<chrono::NaiveDate>,

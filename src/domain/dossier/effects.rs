@@ -71,7 +71,7 @@ pub fn guard(
         .with_extra("state", from.as_str())
         .with_extra("allowed_actions", json!(allowed_actions(from, role))));
     }
-    if role.needs_unit() && Some(d.holding_unit()) != unit {
+    if !acts_in_unit(d, role, unit) {
         return Err(Rejection::forbidden("The dossier is not in your unit."));
     }
     if t < d.last_event_at {
@@ -81,6 +81,22 @@ pub fn guard(
         ));
     }
     Ok(())
+}
+
+/// Officers and leaders act only on dossiers their unit holds now; other roles anywhere.
+fn acts_in_unit(d: &DossierRecord, role: Role, unit: Option<&str>) -> bool {
+    !role.needs_unit() || Some(d.holding_unit()) == unit
+}
+
+/// The actions this user may take on the dossier now, as [`guard`] would let them through:
+/// the state allows them, the role may take them, and an officer or leader is in the unit
+/// that holds the dossier (a P.DT leader sees none once the dossier is at the LD step).
+pub fn allowed_for(d: &DossierRecord, role: Role, unit: Option<&str>) -> Vec<&'static str> {
+    if acts_in_unit(d, role, unit) {
+        allowed_actions(d.state, role)
+    } else {
+        Vec::new()
+    }
 }
 
 /// Performs `action` at `t` on the dossier (already guarded): the action's own checks and

@@ -358,3 +358,41 @@ fn an_apology_moves_the_promise_once_and_is_late_within_a_day() {
     .unwrap_err();
     assert_eq!(r.code, Code::DossierAlreadyApologized);
 }
+
+#[test]
+fn allowed_actions_are_those_the_guard_lets_through_in_the_callers_unit() {
+    let def = procedure("pause");
+    let mut d = received(&def);
+    act(&mut d, &def, Action::Transfer, &none(), at(1, 14, 0)).unwrap();
+    act(&mut d, &def, Action::Forward, &none(), at(2, 9, 0)).unwrap();
+    assert_eq!(d.holding_unit(), "U2");
+    // The first unit's leader forwarded it on: nothing is left for them to do.
+    assert!(allowed_for(&d, Role::Leader, Some("U1")).is_empty());
+    let r = guard(Action::Approve, &d, Role::Leader, Some("U1"), at(2, 10, 0)).unwrap_err();
+    assert_eq!(r.code, Code::AuthForbidden);
+    assert_eq!(
+        allowed_for(&d, Role::Leader, Some("U2")),
+        [
+            "forward",
+            "request_supplement",
+            "request_payment",
+            "approve",
+            "reject",
+            "apologize"
+        ]
+    );
+    // Every offer passes the guard and every refusal fails it, for every role and unit.
+    for role in Role::ALL {
+        for unit in [None, Some("U1"), Some("U2")] {
+            let offered = allowed_for(&d, role, unit);
+            for a in Action::POSTABLE {
+                let passes = a.may(role) && guard(a, &d, role, unit, at(2, 10, 0)).is_ok();
+                assert_eq!(
+                    offered.contains(&a.as_str()),
+                    passes,
+                    "{role:?} {unit:?} {a:?}"
+                );
+            }
+        }
+    }
+}
