@@ -49,6 +49,7 @@ use super::{
         dossiers::list_dossiers,
         dossiers::get_dossier,
         dossiers::perform_action,
+        dossiers::add_components,
         dossiers::dossier_history,
         files::upload,
         files::reuse,
@@ -64,7 +65,7 @@ use super::{
         reports::indicators,
         reports::queue,
     ),
-    components(schemas(crate::error::Problem, public::LookupForm))
+    components(schemas(crate::error::Problem, public::LookupForm, crate::clock::ApiTime))
 )]
 struct ApiDoc;
 

@@ -22,6 +22,7 @@ mod ops;
 mod proxy;
 mod reports;
 mod roles;
+mod rules;
 mod schema;
 mod security;
 mod serve;

@@ -14,8 +14,8 @@ use crate::error::{AppError, AppResult, Code};
 
 use super::notices::{notify_applicant, notify_unit};
 use super::{
-    ActionRequest, Ctx, Dossier, Reasons, history_row, load_procedure, view, visible_dossier,
-    warn_beyond_calendar,
+    ActionRequest, ComponentsRequest, Ctx, Dossier, Reasons, history_row, load_procedure, view,
+    visible_dossier, warn_beyond_calendar,
 };
 
 /// Parses `If-Match` (`"3"`, `W/"3"` or `3`).
@@ -36,13 +36,48 @@ pub fn act(
     req: &ActionRequest,
     if_match: Option<i32>,
 ) -> AppResult<Dossier> {
-    let p = ctx.principal;
     let action = Action::parse_postable(action_name).ok_or_else(|| {
         AppError::new(
             Code::DossierUnknownAction,
             format!("No action {action_name:?}."),
         )
     })?;
+    perform(conn, ctx, dossier_code, action, req, if_match)
+}
+
+/// `POST /dossiers/{code}/components`: components handed in while an online filing waits for
+/// completion (the portal for the applicant, or the counter), so that it can be accepted.
+pub fn add_components(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+    req: &ComponentsRequest,
+    if_match: Option<i32>,
+) -> AppResult<Dossier> {
+    let req = ActionRequest {
+        note: req.note.clone(),
+        components: Some(req.components.clone()),
+        ..Default::default()
+    };
+    perform(
+        conn,
+        ctx,
+        dossier_code,
+        Action::AddComponents,
+        &req,
+        if_match,
+    )
+}
+
+fn perform(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+    action: Action,
+    req: &ActionRequest,
+    if_match: Option<i32>,
+) -> AppResult<Dossier> {
+    let p = ctx.principal;
     if !action.may(p.role) {
         return Err(AppError::forbidden(format!(
             "Role {} may not {}.",
@@ -50,7 +85,9 @@ pub fn act(
             action.as_str()
         )));
     }
-    if req.components.is_some() && action != Action::SupplementReceived {
+    if req.components.is_some()
+        && !matches!(action, Action::SupplementReceived | Action::AddComponents)
+    {
         return Err(AppError::invalid_field(
             "components",
             "are handed in with supplement_received only",
@@ -119,6 +156,21 @@ pub fn act(
                 ..history_row(&d, Some(fx.from), fx.to, p, t, ctx.now, &note)
             },
         )?;
+        if let Some(Event::Reappointed) = fx.notice {
+            // Restart: a new appointment, told to the applicant; form 01 prints it again.
+            let previous = fx.details["previous_due_at_current"]
+                .as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.to_utc());
+            notify_applicant(
+                ctx,
+                conn,
+                &d,
+                def,
+                Event::Reappointed,
+                json!({"previous_due_at": ctx.fmt(previous)}),
+            )?;
+        }
         match action.notice() {
             None => {}
             Some(Event::StepAssigned) => {

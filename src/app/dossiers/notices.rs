@@ -93,7 +93,7 @@ fn context(ctx: &Ctx, d: &DossierRecord, def: &ProcedureDefinition) -> Value {
         "applicant_name": d.applicant_name,
         "received_at": ctx.fmt(d.received_at),
         "due_at": ctx.fmt(d.clock.due_at_current.or(d.clock.due_at)),
-        "lookup_url": format!("{}/tra-cuu", settings.public.base_url.trim_end_matches('/')),
+        "lookup_url": format!("{}/tra-cuu", settings.public_base_url()),
     })
 }
 
