@@ -29,4 +29,5 @@ mod serve;
 mod served;
 mod smtp;
 mod sql;
+mod times;
 mod users;
