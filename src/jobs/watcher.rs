@@ -182,30 +182,19 @@ impl Scan<'_> {
             }
             _ => None,
         };
-        let (key, unit_code, event) = match (kind, step) {
-            (Kind::StepDueSoon, Some(step)) => (
-                format!(
-                    "step_due_soon:{}:{}:{}",
-                    row.id,
-                    step.code,
-                    row.step_started_at
-                        .map(|t| t.to_string())
-                        .unwrap_or_default()
-                ),
+        let (unit_code, event) = match (kind, step) {
+            (Kind::StepDueSoon, Some(_)) => (
                 row.current_unit.clone().unwrap_or_default(),
                 Event::StepDueSoon,
             ),
-            (Kind::DossierOverdue, _) => (
-                format!("dossier_overdue:{}", row.id),
-                row.unit_code.clone(),
-                Event::DossierOverdue,
-            ),
-            _ => (
-                format!("dossier_due_soon:{}", row.id),
-                row.unit_code.clone(),
-                Event::DossierDueSoon,
-            ),
+            (Kind::DossierOverdue, _) => (row.unit_code.clone(), Event::DossierOverdue),
+            _ => (row.unit_code.clone(), Event::DossierDueSoon),
         };
+        let key = kind.key(
+            &row.id,
+            step.zip(row.step_started_at)
+                .map(|(s, t)| (s.code.as_str(), t)),
+        );
         let step_started_at = step.and(row.step_started_at);
         if !notices::insert_if_absent(
             conn,

@@ -14,6 +14,7 @@ mod documents;
 mod dossiers;
 mod errors;
 mod faults;
+mod import;
 mod jobs;
 mod layers;
 mod migrations;

@@ -312,3 +312,82 @@ backend_test!(
         );
     }
 );
+
+backend_test!(
+    back_entered_events_tell_nobody_and_keep_the_version_in_force,
+    settings = |s| s.jobs.enabled = false,
+    |app| {
+        app.office().await;
+        // P1 v1 exists from Mon 03/03 09:00; v2 (10 working days) from Wed 05/03 09:00.
+        app.clock.set(at("2025-03-05T09:00:00+07:00"));
+        let mut v2 = test_procedure("P1", "pause", 1);
+        v2["duration"] = json!({"value": 10, "unit": "working_days"});
+        app.request(
+            actix_web::http::Method::PUT,
+            "/api/v1/procedures/P1",
+            Some(&app.admin_token),
+            Some(&v2),
+        )
+        .await
+        .expect(200);
+        app.clock.set(at("2025-03-12T09:00:00+07:00"));
+        let back = |received: &str| {
+            let mut body = dossier_body("P1", "direct");
+            body["received_at"] = json!(received);
+            body
+        };
+        // Received Tue 04/03 under v1 (5 wd, due Tue 11/03: overdue now), entered a week later.
+        let r = app
+            .post(
+                "/api/v1/dossiers",
+                Some(&app.admin_token),
+                &back("2025-03-04T10:00:00+07:00"),
+            )
+            .await
+            .expect(201);
+        assert_eq!(r.body["procedure"]["version"], 1);
+        assert_eq!(r.body["due_at"], "2025-03-11T10:00:00+07:00");
+        let old = code_of(&r.body);
+        // Received Thu 06/03 under v2.
+        let r = app
+            .post(
+                "/api/v1/dossiers",
+                Some(&app.admin_token),
+                &back("2025-03-06T10:00:00+07:00"),
+            )
+            .await
+            .expect(201);
+        assert_eq!(r.body["procedure"]["version"], 2);
+        let newer = code_of(&r.body);
+        // Back-dated actions tell nobody either (transfer would email the unit).
+        app.act(
+            &app.admin_token,
+            &old,
+            "transfer",
+            json!({"occurred_at": "2025-03-04T14:00:00+07:00"}),
+        )
+        .await
+        .expect(200);
+        assert!(events_of(&app, &old).await.is_empty());
+        assert!(events_of(&app, &newer).await.is_empty());
+        // The watcher raises nothing for what had passed when it was entered.
+        let mut conn = app.state.pool.get().unwrap();
+        let cal = app.state.calendar.current(&mut conn).unwrap();
+        let raised =
+            motcua::jobs::watcher::scan(&mut conn, &cal, &app.state.templates, app.clock.now(), 2)
+                .unwrap();
+        drop(conn);
+        assert_eq!(raised, 0);
+        assert!(events_of(&app, &old).await.is_empty());
+        // Within a few minutes it is ordinary work: the applicant is told.
+        let r = app
+            .post(
+                "/api/v1/dossiers",
+                Some(&app.admin_token),
+                &back("2025-03-12T08:58:00+07:00"),
+            )
+            .await
+            .expect(201);
+        assert_eq!(events_of(&app, &code_of(&r.body)).await, ["received"]);
+    }
+);

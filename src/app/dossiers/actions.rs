@@ -12,7 +12,7 @@ use crate::domain::role::Role;
 use crate::domain::state::Action;
 use crate::error::{AppError, AppResult, Code};
 
-use super::notices::{notify_applicant, notify_unit};
+use super::notices::{is_back_entry, notify_applicant, notify_unit, quiet_passed_notices};
 use super::{
     ActionRequest, ComponentsRequest, Ctx, Dossier, Reasons, history_row, load_procedure, view,
     visible_dossier, warn_beyond_calendar,
@@ -156,7 +156,13 @@ fn perform(
                 ..history_row(&d, Some(fx.from), fx.to, p, t, ctx.now, &note)
             },
         )?;
-        if let Some(Event::Reappointed) = fx.notice {
+        let back_entered = req.occurred_at.is_some() && is_back_entry(t, ctx.now);
+        if back_entered {
+            // A paper record entered later tells nobody.
+            let days = ctx.state.settings.notify.due_soon_working_days;
+            quiet_passed_notices(conn, ctx.cal, days, &d, def, ctx.now)?;
+        }
+        if let (false, Some(Event::Reappointed)) = (back_entered, fx.notice) {
             // Restart: a new appointment, told to the applicant; form 01 prints it again.
             let previous = fx.details["previous_due_at_current"]
                 .as_str()
@@ -171,7 +177,7 @@ fn perform(
                 json!({"previous_due_at": ctx.fmt(previous)}),
             )?;
         }
-        match action.notice() {
+        match action.notice().filter(|_| !back_entered) {
             None => {}
             Some(Event::StepAssigned) => {
                 if let Some(step) = &fx.step {
