@@ -334,7 +334,7 @@ backend_test!(a_later_dossier_of_the_same_applicant_reuses_a_file, |app| {
 });
 
 /// Reads the QR code back from the form's SVG (one rect per dark module) and decodes it.
-fn decode_qr(html: &str) -> String {
+pub fn decode_qr(html: &str) -> String {
     let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
     let size: usize = svg
         .split("viewBox=\"0 0 ")

@@ -14,6 +14,7 @@ mod documents;
 mod dossiers;
 mod errors;
 mod faults;
+mod forms;
 mod import;
 mod jobs;
 mod layers;
