@@ -188,24 +188,43 @@ fn action_vi(action: &str) -> &'static str {
 }
 
 /// The control slip's rows: each hand-over of the dossier as a "giao / nhận" pair, with the
-/// person who handed it over (the row's actor) and the one who took it (whoever acted on it
-/// next, the applicant for the delivery), and how the giving unit kept its step's time.
+/// person who handed it over (the row's actor) and the one who took it (the first later actor
+/// on the receiving side: of that unit, or of the counter; the applicant for the delivery),
+/// and how the giving unit kept its step's time.
 fn hand_overs(history: &[HistoryRow], names: &Names, applicant: &str) -> Vec<Value> {
+    let taker = |after: usize, unit: Option<&str>| {
+        history[after + 1..]
+            .iter()
+            .find(|n| {
+                !matches!(n.action.as_str(), "apologize" | "calendar_recomputed")
+                    && n.unit.as_deref() == unit
+            })
+            .map(|n| names.person(&n.actor))
+    };
     let mut holder: Option<String> = None;
     let mut out = Vec::new();
     for (i, r) in history.iter().enumerate() {
-        let next = history.get(i + 1).map(|n| names.person(&n.actor));
         let giver = names.person(&r.actor);
         let (from_unit, to_unit, receiver) = match r.action.as_str() {
             "transfer" | "forward" => {
                 let from = names.unit(holder.as_deref());
                 holder = r.step_unit.clone();
-                (from, names.unit(holder.as_deref()), next)
+                (
+                    from,
+                    names.unit(holder.as_deref()),
+                    taker(i, holder.as_deref()),
+                )
             }
-            "request_supplement" | "approve" | "reject" | "stop" => {
-                (names.unit(holder.as_deref()), COUNTER.to_owned(), next)
-            }
-            "supplement_received" => (COUNTER.to_owned(), names.unit(holder.as_deref()), next),
+            "request_supplement" | "approve" | "reject" | "stop" => (
+                names.unit(holder.as_deref()),
+                COUNTER.to_owned(),
+                taker(i, None),
+            ),
+            "supplement_received" => (
+                COUNTER.to_owned(),
+                names.unit(holder.as_deref()),
+                taker(i, holder.as_deref()),
+            ),
             "deliver" => (
                 COUNTER.to_owned(),
                 format!("Người nộp hồ sơ ({applicant})"),
