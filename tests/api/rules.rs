@@ -269,6 +269,20 @@ backend_test!(
         // Both received Mon 03/03 09:00, due Mon 10/03 09:00.
         let code = app.receive_code(&o.clerk, "P1").await;
         let on_the_spot = app.receive_code(&o.clerk, "P9").await;
+        // Its receipt email promises no appointment.
+        let receipt_text = |code: &str| {
+            use diesel::prelude::*;
+            use motcua::db::schema::outbox;
+            let mut conn = app.state.pool.get().unwrap();
+            outbox::table
+                .filter(outbox::dossier_code.eq(code))
+                .filter(outbox::event.eq("received"))
+                .select(outbox::body_text)
+                .first::<String>(&mut conn)
+                .unwrap()
+        };
+        assert!(receipt_text(&on_the_spot).contains("không hẹn ngày trả"));
+        assert!(receipt_text(&code).contains("Ngày hẹn trả kết quả: 09:00 10/03/2025"));
         let scan = |app: &TestApp, days: u32| {
             let mut conn = app.state.pool.get().unwrap();
             let cal = app.state.calendar.current(&mut conn).unwrap();

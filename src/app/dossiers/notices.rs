@@ -98,7 +98,8 @@ fn context(ctx: &Ctx, d: &DossierRecord, def: &ProcedureDefinition) -> Value {
         "procedure_name": def.name,
         "applicant_name": d.applicant_name,
         "received_at": ctx.fmt(d.received_at),
-        "due_at": ctx.fmt(d.clock.due_at_current.or(d.clock.due_at)),
+        // Procedures settled on the spot give no appointment.
+        "due_at": def.issues_appointment.then(|| ctx.fmt(d.clock.due_at_current.or(d.clock.due_at))).flatten(),
         "lookup_url": format!("{}/tra-cuu", settings.public_base_url()),
     })
 }
