@@ -212,6 +212,16 @@ backend_test!(
                 .await
                 .contains(&"reappointed".to_owned())
         );
+        // An apology while the applicant is away (the restart replaces its promise too).
+        app.clock.set(at("2025-03-05T10:00:00+07:00"));
+        app.act(
+            &o.leader,
+            &code,
+            "apologize",
+            json!({"reasons": "Chờ bổ sung", "new_due_at": "2025-03-20T09:00:00+07:00"}),
+        )
+        .await
+        .expect(200);
         app.clock.set(at("2025-03-06T14:00:00+07:00"));
         let r = app
             .act(&o.clerk, &code, "supplement_received", json!({}))
@@ -230,7 +240,7 @@ backend_test!(
         assert_eq!(time("previous_due_at"), at("2025-03-10T09:00:00+07:00"));
         assert_eq!(
             time("previous_due_at_current"),
-            at("2025-03-10T09:00:00+07:00")
+            at("2025-03-20T09:00:00+07:00")
         );
         assert_eq!(time("new_due_at"), at("2025-03-13T14:00:00+07:00"));
         // The applicant is told the new appointment (the old one named too).
@@ -251,7 +261,44 @@ backend_test!(
                 .unwrap()
         };
         assert!(body.contains("14:00 13/03/2025"), "{body}");
-        assert!(body.contains("09:00 10/03/2025"), "{body}");
+        // What the applicant held last was the apology's promise: the email names it.
+        assert!(body.contains("09:00 20/03/2025"), "{body}");
+        drop(conn);
+        // Form 01 is reissued: the new appointment, dated by the supplement, naming the old one.
+        let f01 = app
+            .get(&format!("/api/v1/dossiers/{code}/forms/01"), Some(&o.clerk))
+            .await
+            .expect(200)
+            .text
+            .replace("&#x2f;", "/");
+        assert!(
+            f01.contains("cấp lại</b> 14 giờ 00 phút, ngày 06/03/2025"),
+            "{f01}"
+        );
+        assert!(
+            f01.contains("trước đây: 09 giờ 00 phút, ngày 10/03/2025"),
+            "{f01}"
+        );
+        assert!(
+            f01.contains("<b>14 giờ 00 phút, ngày 13/03/2025</b>"),
+            "{f01}"
+        );
+        assert!(f01.contains("ngày 06 tháng 03 năm 2025"), "{f01}");
+        // On the control slip the supplement goes back to the counter, taken by the clerk who
+        // received it — not by the leader who apologised in between.
+        let f05 = app
+            .get(&format!("/api/v1/dossiers/{code}/forms/05"), Some(&o.clerk))
+            .await
+            .expect(200)
+            .text;
+        let row = f05
+            .split("<tr>")
+            .find(|r| r.contains("Yêu cầu bổ sung hồ sơ"))
+            .expect("the supplement hand-over");
+        assert!(
+            row.contains(r#"Người nhận<br><span style="font-weight:normal">clerk1</span>"#),
+            "{row}"
+        );
     }
 );
 
