@@ -249,10 +249,7 @@ pub type Parsed = (Vec<(usize, ImportRow)>, Vec<String>);
 
 /// Reads the file into rows (1-based row numbers: the CSV's data rows, the JSON array's items)
 /// and the problems of the rows that could not be read; `Err` when the file itself cannot be.
-pub fn parse(
-    text: &str,
-    format: Format,
-) -> Result<Parsed, Vec<String>> {
+pub fn parse(text: &str, format: Format) -> Result<Parsed, Vec<String>> {
     let mut errors = Vec::new();
     let mut rows = Vec::new();
     let mut push = |n: usize, value: Value, errors: &mut Vec<String>| {
