@@ -38,6 +38,7 @@ pub struct Settings {
     pub outbox: OutboxSettings,
     #[serde(default)]
     pub reports: ReportsSettings,
+    pub notify: NotifySettings,
     /// `MOTCUA_ENV`, not a file key.
     #[serde(skip)]
     pub env: String,
@@ -136,8 +137,9 @@ pub struct PublicSettings {
     /// Wrong keys for one dossier code that lock its look-ups for `code_lock_minutes`.
     pub wrong_keys_per_code: u32,
     pub code_lock_minutes: u64,
-    /// Where applicants reach the service (links in emails and on forms).
-    pub base_url: String,
+    /// Where applicants reach the service (links in emails and on forms). Unset: forms link
+    /// to the address their request reached, emails to `http://server.host:server.port`.
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -180,6 +182,14 @@ impl ReportsSettings {
     }
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    /// Working days before the due time at which the handling unit is told a dossier is due
+    /// soon: more than one, so that a leader can still apologise one working day before.
+    pub due_soon_working_days: u32,
+}
+
 impl Settings {
     /// The due-time watcher's interval: `jobs.watch_interval_seconds`, unless the deprecated
     /// `smtp.watch_interval_seconds` is set.
@@ -187,6 +197,15 @@ impl Settings {
         self.smtp
             .watch_interval_seconds
             .unwrap_or(self.jobs.watch_interval_seconds)
+    }
+
+    /// The address applicants reach the service at, for links that no request carries
+    /// (emails): `public.base_url`, else the listen address.
+    pub fn public_base_url(&self) -> String {
+        match &self.public.base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}:{}", self.server.host, self.server.port),
+        }
     }
 
     /// Loads from `config_dir` (normally `./config`) for environment `env` and the process
@@ -351,6 +370,12 @@ impl Settings {
                 "must be at least 1 (sent messages are kept this many days)",
             ));
         }
+        if !(1..=30).contains(&self.notify.due_soon_working_days) {
+            return Err(invalid(
+                "notify.due_soon_working_days",
+                "must be 1–30 (working days before the due time)",
+            ));
+        }
         Ok(())
     }
 
@@ -412,6 +437,7 @@ mod tests {
         assert!(all.bootstrap.admin_password.is_some());
         assert!(all.smtp.url.is_some());
         assert!(all.smtp.watch_interval_seconds.is_some());
+        assert!(all.public.base_url.is_some());
 
         let plain = Settings::load_unvalidated(&dir, "none").unwrap();
         assert_eq!(plain.server.port, 8080);

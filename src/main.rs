@@ -1,4 +1,4 @@
-//! The `motcua` command line: serve, migrate, create-user.
+//! The `motcua` command line: serve, migrate, create-user, demo, import.
 
 use std::io::{IsTerminal, Read};
 use std::process::ExitCode;
@@ -69,6 +69,11 @@ enum Command {
 enum ImportWhat {
     /// Procedures from a JSON file (an array, in the API's shape); new versions where changed.
     Procedures { file: std::path::PathBuf },
+    /// Paper-era dossiers from a CSV file (header in docs/import.md) or a JSON file (`.json`:
+    /// an array in the API's field names), keeping their codes. The whole file is checked
+    /// first (errors name the row and column; nothing is written), then written in batches;
+    /// codes already present are skipped, so it can be run again. Sends no email.
+    Dossiers { file: std::path::PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -137,6 +142,20 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!(
                 "{} procedure(s) read, {changed} created or changed",
                 defs.len()
+            );
+            Ok(())
+        }
+        Command::Import {
+            what: ImportWhat::Dossiers { file },
+        } => {
+            let text = std::fs::read_to_string(&file)?;
+            let format = motcua::app::import::Format::of(&file);
+            let state = startup::build_state(settings, Clock::System)?;
+            let mut conn = state.pool.get()?;
+            let report = motcua::app::import::import_dossiers(&mut conn, &state, &text, format)?;
+            println!(
+                "{} dossier(s) read, {} imported, {} already present",
+                report.read, report.created, report.skipped
             );
             Ok(())
         }

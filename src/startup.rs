@@ -70,6 +70,14 @@ fn token_keys(settings: &Settings) -> TokenKeys {
 /// Migrates, creates the bootstrap admin if asked, and builds the state every worker shares
 /// (the one-shot commands `demo` and `import` use it alone: no server, no jobs).
 pub fn build_state(settings: Settings, clock: Clock) -> Result<AppState, StartError> {
+    let zone = settings
+        .timezone()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+    crate::clock::set_agency_zone(zone).map_err(|set| {
+        StartError::Other(format!(
+            "agency.timezone: this process already answers in {set}, not {zone}"
+        ))
+    })?;
     let pool = open_pool(&settings)?;
     let ran = migrate(&pool)?;
     if ran > 0 {

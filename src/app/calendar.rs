@@ -73,7 +73,7 @@ pub struct CalendarChange {
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
     pub actor: String,
-    pub at: DateTime<Utc>,
+    pub at: crate::clock::ApiTime,
     pub old: Option<CalendarDayValue>,
     pub new: Option<CalendarDayValue>,
 }
@@ -95,7 +95,7 @@ impl From<CalendarChangeRow> for CalendarChange {
         CalendarChange {
             date: r.date,
             actor: r.actor,
-            at: from_db_time(r.at),
+            at: from_db_time(r.at).into(),
             old: value(r.old_kind, r.old_name),
             new: value(r.new_kind, r.new_name),
         }

@@ -1,7 +1,7 @@
 //! Digitised components: attaching uploaded or reused files to a dossier's checklist items,
 //! their metadata, and the dossier's digitisation status (Thông tư 01/2023).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -53,7 +53,7 @@ pub struct AttachedFile {
     #[serde(flatten)]
     pub metadata: FileMetadata,
     pub digitised_by: String,
-    pub digitised_at: DateTime<Utc>,
+    pub digitised_at: crate::clock::ApiTime,
     /// The earlier dossier whose file this reuses.
     pub reused_from: Option<String>,
 }
@@ -72,7 +72,7 @@ impl AttachedFile {
                 valid_until: c.valid_until,
             },
             digitised_by: c.digitised_by,
-            digitised_at: from_db_time(c.digitised_at),
+            digitised_at: from_db_time(c.digitised_at).into(),
             reused_from: c.reused_from,
         }
     }

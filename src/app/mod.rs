@@ -6,6 +6,7 @@ pub mod demo;
 pub mod dossiers;
 pub mod files;
 pub mod forms;
+pub mod import;
 pub mod notifications;
 pub mod procedures;
 pub mod public;

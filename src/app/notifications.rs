@@ -1,6 +1,6 @@
 //! The outbox as staff see it (`GET /api/v1/notifications`).
 
-use chrono::{DateTime, Utc};
+use crate::clock::ApiTime;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,9 +20,9 @@ pub struct Notification {
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub sent_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: ApiTime,
+    pub created_at: ApiTime,
+    pub sent_at: Option<ApiTime>,
     pub message_id: String,
 }
 
@@ -37,9 +37,9 @@ impl From<OutboxRow> for Notification {
             status: r.status.as_str().to_owned(),
             attempts: r.attempts,
             last_error: r.last_error,
-            next_attempt_at: from_db_time(r.next_attempt_at),
-            created_at: from_db_time(r.created_at),
-            sent_at: r.sent_at.map(from_db_time),
+            next_attempt_at: from_db_time(r.next_attempt_at).into(),
+            created_at: from_db_time(r.created_at).into(),
+            sent_at: r.sent_at.map(|t| from_db_time(t).into()),
             message_id: r.message_id,
         }
     }

@@ -2,6 +2,8 @@
 //! received under.
 
 use chrono::{DateTime, Utc};
+
+use crate::clock::ApiTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -20,7 +22,7 @@ pub struct Procedure {
     pub version: i32,
     /// Internal id of this version (dossiers point at it).
     pub version_id: String,
-    pub updated_at: DateTime<Utc>,
+    pub updated_at: ApiTime,
 }
 
 impl Procedure {
@@ -33,7 +35,7 @@ impl Procedure {
             definition,
             version: row.version,
             version_id: row.id,
-            updated_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.created_at).into(),
         })
     }
 }

@@ -1,10 +1,10 @@
 //! The applicant's status lookup: dossier code + lookup key, minimal fields.
 
-use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::clock::ApiTime;
 use crate::db::dossiers::{self as store};
 use crate::db::{DbConnection, procedures};
 use crate::domain::code::{hash_lookup_key, lookup_key_matches};
@@ -24,10 +24,10 @@ pub struct PublicStatus {
     pub procedure: ProcedureName,
     pub state: State,
     pub status_label: &'static str,
-    pub received_at: Option<DateTime<FixedOffset>>,
-    pub due_at_current: Option<DateTime<FixedOffset>>,
-    pub resolved_at: Option<DateTime<FixedOffset>>,
-    pub delivered_at: Option<DateTime<FixedOffset>>,
+    pub received_at: Option<ApiTime>,
+    pub due_at_current: Option<ApiTime>,
+    pub resolved_at: Option<ApiTime>,
+    pub delivered_at: Option<ApiTime>,
     pub applicant_masked: String,
 }
 
@@ -63,8 +63,9 @@ pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResu
     let state: State = row.state;
     let procedure = procedures::find_by_id(conn, &row.procedure_id)?
         .ok_or_else(|| AppError::internal("procedure version"))?;
-    let local =
-        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.with_timezone(&tz).fixed_offset());
+    // Written in the agency's zone (the one `tz` names), to the second.
+    debug_assert_eq!(tz, crate::clock::agency_zone());
+    let local = ApiTime::opt;
     Ok(PublicStatus {
         code: row.code.clone(),
         procedure: ProcedureName {

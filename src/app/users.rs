@@ -1,6 +1,8 @@
 //! Accounts: login, the current user, password change, and administration.
 
 use chrono::{DateTime, Utc};
+
+use crate::clock::ApiTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -27,8 +29,8 @@ pub struct User {
     pub role: Role,
     pub unit_code: Option<String>,
     pub active: bool,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: ApiTime,
+    pub updated_at: ApiTime,
 }
 
 impl User {
@@ -44,8 +46,8 @@ impl User {
             email: row.email,
             unit_code: row.unit_code,
             active: row.active,
-            created_at: from_db_time(row.created_at),
-            updated_at: from_db_time(row.updated_at),
+            created_at: from_db_time(row.created_at).into(),
+            updated_at: from_db_time(row.updated_at).into(),
         })
     }
 }
@@ -70,7 +72,7 @@ pub struct LoginResponse {
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: &'static str,
-    pub expires_at: DateTime<Utc>,
+    pub expires_at: ApiTime,
     pub user: User,
 }
 
@@ -208,7 +210,7 @@ pub async fn login(
     Ok(LoginResponse {
         access_token,
         token_type: "Bearer",
-        expires_at,
+        expires_at: expires_at.into(),
         user,
     })
 }

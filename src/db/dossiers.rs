@@ -361,6 +361,27 @@ pub fn next_sequence(
     .map(|a| a.last)
 }
 
+/// Keeps the day's sequence at least `at_least` (a code entered from paper, so that the next
+/// code allocated for that day does not repeat it). Same SQL text on both backends.
+pub fn raise_sequence(
+    conn: &mut DbConnection,
+    agency_code: &str,
+    day: NaiveDate,
+    at_least: i32,
+) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO dossier_sequences (agency_code, day, last) VALUES ($1, $2, $3) \
+         ON CONFLICT (agency_code, day) DO UPDATE SET last = CASE \
+         WHEN dossier_sequences.last < excluded.last THEN excluded.last \
+         ELSE dossier_sequences.last END",
+    )
+    .bind::<Text, _>(agency_code)
+    .bind::<Date, _>(day)
+    .bind::<diesel::sql_types::Integer, _>(at_least)
+    .execute(conn)
+    .map(|_| ())
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = idempotency_keys)]
 pub struct IdempotencyRow {

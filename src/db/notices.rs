@@ -33,6 +33,19 @@ impl Kind {
     }
 }
 
+impl Kind {
+    /// The notice's key: one per dossier (per step start for a step's notice).
+    pub fn key(self, dossier_id: &str, step: Option<(&str, NaiveDateTime)>) -> String {
+        match (self, step) {
+            (Kind::StepDueSoon, Some((code, started))) => {
+                format!("step_due_soon:{dossier_id}:{code}:{started}")
+            }
+            (Kind::StepDueSoon, None) => format!("step_due_soon:{dossier_id}::"),
+            (kind, _) => format!("{}:{dossier_id}", kind.as_str()),
+        }
+    }
+}
+
 /// What the watcher reads of a dossier.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = dossiers)]

@@ -30,6 +30,45 @@ pub fn find_current(conn: &mut DbConnection, code: &str) -> QueryResult<Option<P
         .optional()
 }
 
+/// The version in force at `at`: the latest made by then, or — for a dossier older than every
+/// version the service knows (paper-era records entered later) — the first one.
+pub fn find_in_force(
+    conn: &mut DbConnection,
+    code: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Option<ProcedureRow>> {
+    let by_then = procedures::table
+        .filter(procedures::code.eq(code))
+        .filter(procedures::created_at.le(at))
+        .order(procedures::version.desc())
+        .select(ProcedureRow::as_select())
+        .first(conn)
+        .optional()?;
+    match by_then {
+        Some(row) => Ok(Some(row)),
+        None => procedures::table
+            .filter(procedures::code.eq(code))
+            .order(procedures::version.asc())
+            .select(ProcedureRow::as_select())
+            .first(conn)
+            .optional(),
+    }
+}
+
+/// Version `version` of procedure `code`.
+pub fn find_version(
+    conn: &mut DbConnection,
+    code: &str,
+    version: i32,
+) -> QueryResult<Option<ProcedureRow>> {
+    procedures::table
+        .filter(procedures::code.eq(code))
+        .filter(procedures::version.eq(version))
+        .select(ProcedureRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ProcedureRow>> {
     procedures::table
         .find(id)

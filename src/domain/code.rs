@@ -10,6 +10,18 @@ pub fn dossier_code(agency_code: &str, local_date: NaiveDate, sequence: i32) -> 
     )
 }
 
+/// The receipt date and sequence of a code of this agency's shape (`{agency}-YYMMDD-NNNN`);
+/// `None` for any other code (a paper-era code from another numbering).
+pub fn parse_dossier_code(agency_code: &str, code: &str) -> Option<(NaiveDate, i32)> {
+    let rest = code.strip_prefix(agency_code)?.strip_prefix('-')?;
+    let (day, seq) = rest.split_once('-')?;
+    if day.len() != 6 || seq.len() < 4 || !seq.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let day = NaiveDate::parse_from_str(day, "%y%m%d").ok()?;
+    Some((day, seq.parse().ok()?))
+}
+
 /// No 0/O, 1/I/L: a key read aloud or copied from paper is not mistaken.
 pub const LOOKUP_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 pub const LOOKUP_KEY_LEN: usize = 6;
@@ -45,6 +57,19 @@ pub fn lookup_key_matches(dossier_code: &str, stored_hash: &str, key: &str) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_of_the_agency_shape_parse_back() {
+        let day = NaiveDate::from_ymd_opt(2024, 1, 15).unwrap();
+        let code = dossier_code("000.00.00.H00", day, 42);
+        assert_eq!(parse_dossier_code("000.00.00.H00", &code), Some((day, 42)));
+        assert_eq!(parse_dossier_code("000.00.00.H01", &code), None);
+        assert_eq!(
+            parse_dossier_code("000.00.00.H00", "000.00.00.H00-2401-0001"),
+            None
+        );
+        assert_eq!(parse_dossier_code("X", "X-240115-00a1"), None);
+    }
 
     #[test]
     fn code_has_the_official_shape() {

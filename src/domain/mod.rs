@@ -5,6 +5,7 @@ pub mod code;
 pub mod deadline;
 pub mod dossier;
 pub mod email;
+pub mod forms;
 pub mod holidays;
 pub mod lunar;
 pub mod media;

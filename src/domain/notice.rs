@@ -11,6 +11,8 @@ pub enum Event {
     Refused,
     SupplementRequested,
     Apology,
+    /// Supplement received under the `restart` policy: a new appointment (form 01 reissued).
+    Reappointed,
     Resolved,
     Delivered,
     StepAssigned,
@@ -20,12 +22,13 @@ pub enum Event {
 }
 
 impl Event {
-    pub const ALL: [Event; 11] = [
+    pub const ALL: [Event; 12] = [
         Event::Received,
         Event::CompletionAsked,
         Event::Refused,
         Event::SupplementRequested,
         Event::Apology,
+        Event::Reappointed,
         Event::Resolved,
         Event::Delivered,
         Event::StepAssigned,
@@ -41,6 +44,7 @@ impl Event {
             Event::Refused => "refused",
             Event::SupplementRequested => "supplement_requested",
             Event::Apology => "apology",
+            Event::Reappointed => "reappointed",
             Event::Resolved => "resolved",
             Event::Delivered => "delivered",
             Event::StepAssigned => "step_assigned",

@@ -67,16 +67,17 @@ impl State {
     }
 
     pub fn label_vi(self) -> &'static str {
+        // The national wording of TrangThaiHoSo 1–10 (as exchanged with the national portal).
         match self {
-            State::Submitted => "Đã nộp trực tuyến, chờ tiếp nhận",
-            State::Received => "Đã tiếp nhận",
-            State::Refused => "Từ chối tiếp nhận",
-            State::Processing => "Đang giải quyết",
-            State::SupplementRequested => "Yêu cầu bổ sung hồ sơ",
-            State::AwaitingPayment => "Chờ thực hiện nghĩa vụ tài chính",
+            State::Submitted => "Mới đăng ký",
+            State::Received => "Được tiếp nhận",
+            State::Refused => "Không được tiếp nhận",
+            State::Processing => "Đang xử lý",
+            State::SupplementRequested => "Yêu cầu bổ sung giấy tờ",
+            State::AwaitingPayment => "Yêu cầu thực hiện nghĩa vụ tài chính",
             State::WithdrawalRequested => "Công dân yêu cầu rút hồ sơ",
             State::Stopped => "Dừng xử lý",
-            State::Resolved => "Đã có kết quả",
+            State::Resolved => "Đã xử lý xong",
             State::Delivered => "Đã trả kết quả",
         }
     }
@@ -118,6 +119,8 @@ pub enum Action {
     Submit,
     Receive,
     AskCompletion,
+    /// Components handed in while an online filing waits for completion (portal or counter).
+    AddComponents,
     Accept,
     Refuse,
     Transfer,
@@ -139,10 +142,11 @@ pub enum Action {
 
 impl Action {
     /// Every action, the system's own last.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::Submit,
         Action::Receive,
         Action::AskCompletion,
+        Action::AddComponents,
         Action::Accept,
         Action::Refuse,
         Action::Transfer,
@@ -187,6 +191,7 @@ impl Action {
             Action::Submit => "Nộp trực tuyến",
             Action::Receive => "Tiếp nhận",
             Action::AskCompletion => "Yêu cầu hoàn thiện hồ sơ",
+            Action::AddComponents => "Bổ sung thành phần hồ sơ",
             Action::Accept => "Tiếp nhận hồ sơ trực tuyến",
             Action::Refuse => "Từ chối tiếp nhận",
             Action::Transfer => "Chuyển phòng giải quyết",
@@ -211,6 +216,7 @@ impl Action {
             Action::Submit => "submit",
             Action::Receive => "receive",
             Action::AskCompletion => "ask_completion",
+            Action::AddComponents => "add_components",
             Action::Accept => "accept",
             Action::Refuse => "refuse",
             Action::Transfer => "transfer",
@@ -233,11 +239,24 @@ impl Action {
     pub fn parse_postable(s: &str) -> Option<Action> {
         Action::POSTABLE.into_iter().find(|a| a.as_str() == s)
     }
+
+    /// Taken through a route of its own (`POST /dossiers/{code}/components`), which the
+    /// portal may call as well as the counter.
+    pub fn has_own_route(self) -> bool {
+        self == Action::AddComponents
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_the_national_wording() {
+        assert_eq!(State::Submitted.label_vi(), "Mới đăng ký");
+        assert_eq!(State::Refused.label_vi(), "Không được tiếp nhận");
+        assert_eq!(State::Resolved.label_vi(), "Đã xử lý xong");
+    }
 
     #[test]
     fn status_codes_are_the_national_ones() {

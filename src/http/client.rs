@@ -97,6 +97,27 @@ pub fn client_ip(req: &HttpRequest, trusted: &[Net]) -> IpAddr {
     resolve(peer, &headers, trusted)
 }
 
+/// The address a request reached the service at (`http://host:port`), for links printed
+/// when `public.base_url` is not set: behind a trusted proxy what it forwards
+/// (`X-Forwarded-Proto`, `X-Forwarded-Host`), otherwise the `Host` the client asked for.
+pub fn reached_at(req: &HttpRequest) -> String {
+    let trusted = req
+        .app_data::<actix_web::web::Data<TrustedProxies>>()
+        .map_or(&[][..], |t| t.0.as_slice());
+    let peer = req.peer_addr().map(|a| a.ip());
+    if peer.is_some_and(|p| trusted.iter().any(|n| n.contains(p))) {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| req.app_config().host().to_owned());
+    format!("http://{host}")
+}
+
 /// `server.trusted_proxies`, parsed once per worker (validated at start).
 pub struct TrustedProxies(pub Vec<Net>);
 

@@ -7,7 +7,8 @@ use super::access::{Actors, Caller, Intake, Staff};
 use super::json::Json;
 use crate::app::AppState;
 use crate::app::dossiers::{
-    self, ActionRequest, CreateDossierRequest, CreatedDossier, Ctx, Dossier, HistoryRow, ListQuery,
+    self, ActionRequest, ComponentsRequest, CreateDossierRequest, CreatedDossier, Ctx, Dossier,
+    HistoryRow, ListQuery,
 };
 use crate::app::users::Principal;
 use crate::db::DbConnection;
@@ -126,23 +127,55 @@ pub async fn perform_action(
     path: web::Path<(String, String)>,
     body: Json<ActionRequest>,
 ) -> AppResult<HttpResponse> {
-    let if_match = match req.headers().get(header::IF_MATCH) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .ok()
-                .and_then(dossiers::parse_if_match)
-                .ok_or_else(|| {
-                    AppError::new(
-                        Code::RequestBadHeader,
-                        "If-Match must be the dossier's ETag.",
-                    )
-                })?,
-        ),
-    };
+    let if_match = if_match(&req)?;
     let (code, action) = path.into_inner();
     let dossier = with_ctx(&state, principal, move |conn, ctx| {
         dossiers::act(conn, ctx, &code, &action, &body, if_match)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(dossier.version))
+        .json(dossier))
+}
+
+fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
+    match req.headers().get(header::IF_MATCH) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(dossiers::parse_if_match)
+            .map(Some)
+            .ok_or_else(|| {
+                AppError::new(
+                    Code::RequestBadHeader,
+                    "If-Match must be the dossier's ETag.",
+                )
+            }),
+    }
+}
+
+/// Add components to an online filing that waits for completion (state `submitted`, e.g.
+/// after `ask_completion`): the portal on the applicant's behalf, or the counter. Each
+/// component is recorded against the checklist, replacing an earlier entry of the same item;
+/// the history gets an `add_components` row. Then `accept` can receive the complete dossier.
+#[utoipa::path(post, path = "/api/v1/dossiers/{code}/components", tag = "dossiers",
+    params(("code" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = ComponentsRequest,
+    responses((status = 200, body = Dossier), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "the dossier is not waiting for completion"),
+        (status = 412, body = Problem), (status = 422, body = Problem)))]
+pub async fn add_components(
+    state: web::Data<AppState>,
+    principal: Caller<Intake>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: Json<ComponentsRequest>,
+) -> AppResult<HttpResponse> {
+    let if_match = if_match(&req)?;
+    let code = path.into_inner();
+    let dossier = with_ctx(&state, principal, move |conn, ctx| {
+        dossiers::add_components(conn, ctx, &code, &body, if_match)
     })
     .await?;
     Ok(HttpResponse::Ok()

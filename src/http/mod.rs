@@ -86,6 +86,7 @@ route_table! {
     get    "/api/v1/dossiers"                => dossiers::list_dossiers,   Staff;
     get    "/api/v1/dossiers/{code}"         => dossiers::get_dossier,     Staff;
     post   "/api/v1/dossiers/{code}/actions/{action}" => dossiers::perform_action, Actors;
+    post   "/api/v1/dossiers/{code}/components" => dossiers::add_components, Intake;
     get    "/api/v1/dossiers/{code}/history" => dossiers::dossier_history, Staff;
     post   "/api/v1/dossiers/{code}/components/{item_code}/files" => files::upload, Digitisers;
     post   "/api/v1/dossiers/{code}/components/{item_code}/reuse" => files::reuse,  Digitisers;

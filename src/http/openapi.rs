@@ -49,6 +49,7 @@ use super::{
         dossiers::list_dossiers,
         dossiers::get_dossier,
         dossiers::perform_action,
+        dossiers::add_components,
         dossiers::dossier_history,
         files::upload,
         files::reuse,
@@ -83,7 +84,12 @@ use super::{
         console::dashboard::admin_create_unit,
         console::dashboard::admin_calendar_day,
     ),
-    components(schemas(crate::error::Problem, public::LookupForm, console::LoginForm))
+    components(schemas(
+        crate::error::Problem,
+        public::LookupForm,
+        console::LoginForm,
+        crate::clock::ApiTime
+    ))
 )]
 struct ApiDoc;
 

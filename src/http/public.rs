@@ -202,8 +202,8 @@ async fn render_page(
             Err(e) => return Err(e),
         }
     }
-    let fmt = |t: Option<chrono::DateTime<chrono::FixedOffset>>| {
-        t.map(|t| t.format("%H:%M ngày %d/%m/%Y").to_string())
+    let fmt = |t: Option<crate::clock::ApiTime>| {
+        t.map(|t| t.local().format("%H:%M ngày %d/%m/%Y").to_string())
     };
     let html = page_env()
         .get_template("tra-cuu.html")

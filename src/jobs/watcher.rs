@@ -1,6 +1,8 @@
 //! The due-time watcher: raises the staff notices of running dossiers — dossier due soon
-//! (within one working day), dossier overdue, step due soon — each once, to the unit
-//! concerned.
+//! (within `notify.due_soon_working_days`, default 2, so that the apology due one working
+//! day before the due time can still be signed), dossier overdue, step due soon (within one
+//! working day) — each once, to the unit concerned. Procedures that issue no appointment
+//! (`issues_appointment = false`, settled on the spot) get no due-soon notice.
 //!
 //! A scan reads only dossiers still owed a notice of each kind (`dossier_notices` records
 //! every notice raised, emailed or not), in pages of [`PAGE`] in id order; each page is
@@ -42,11 +44,12 @@ impl Job for DueWatcher {
         let cache = ctx.calendar.clone();
         let templates = ctx.templates.clone();
         let now = ctx.clock.now();
+        let days = ctx.settings.notify.due_soon_working_days;
         let probe = ctx.clone();
         let raised = ctx
             .blocking(move |conn| {
                 let cal = cache.current(conn)?;
-                scan_while(conn, &cal, &templates, now, &|| !probe.is_stopping())
+                scan_while(conn, &cal, &templates, now, days, &|| !probe.is_stopping())
             })
             .await?;
         if raised > 0 {
@@ -56,14 +59,16 @@ impl Job for DueWatcher {
     }
 }
 
-/// One full scan at `now`; answers how many notices were raised.
+/// One full scan at `now`, dossiers due soon within `due_soon_days` working days; answers
+/// how many notices were raised.
 pub fn scan(
     conn: &mut DbConnection,
     cal: &Calendar,
     templates: &Templates,
     now: DateTime<Utc>,
+    due_soon_days: u32,
 ) -> AppResult<usize> {
-    scan_while(conn, cal, templates, now, &|| true)
+    scan_while(conn, cal, templates, now, due_soon_days, &|| true)
 }
 
 /// A scan that stops between pages once `keep_going` answers false (shutdown).
@@ -72,9 +77,13 @@ pub fn scan_while(
     cal: &Calendar,
     templates: &Templates,
     now: DateTime<Utc>,
+    due_soon_days: u32,
     keep_going: &dyn Fn() -> bool,
 ) -> AppResult<usize> {
-    let soon = deadline::add_working_time(cal, now, cal.settings().day_length());
+    let day = cal.settings().day_length();
+    let step_soon = deadline::add_working_time(cal, now, day);
+    let days = i32::try_from(due_soon_days.max(1)).unwrap_or(1);
+    let dossier_soon = deadline::add_working_time(cal, now, day * days);
     let mut scan = Scan {
         cal,
         templates,
@@ -87,6 +96,10 @@ pub fn scan_while(
     };
     let mut raised = 0;
     for kind in Kind::ALL {
+        let soon = match kind {
+            Kind::StepDueSoon => step_soon,
+            _ => dossier_soon,
+        };
         let mut after = String::new();
         loop {
             if !keep_going() {
@@ -153,6 +166,10 @@ impl Scan<'_> {
             // Logged when loaded; the dossier stays owed its notice.
             return Ok(false);
         };
+        if kind == Kind::DossierDueSoon && !def.issues_appointment {
+            // Settled on the spot: no appointment was given, so none can be missed.
+            return Ok(false);
+        }
         let step = match kind {
             Kind::StepDueSoon => {
                 let Some(step) = row
@@ -165,30 +182,19 @@ impl Scan<'_> {
             }
             _ => None,
         };
-        let (key, unit_code, event) = match (kind, step) {
-            (Kind::StepDueSoon, Some(step)) => (
-                format!(
-                    "step_due_soon:{}:{}:{}",
-                    row.id,
-                    step.code,
-                    row.step_started_at
-                        .map(|t| t.to_string())
-                        .unwrap_or_default()
-                ),
+        let (unit_code, event) = match (kind, step) {
+            (Kind::StepDueSoon, Some(_)) => (
                 row.current_unit.clone().unwrap_or_default(),
                 Event::StepDueSoon,
             ),
-            (Kind::DossierOverdue, _) => (
-                format!("dossier_overdue:{}", row.id),
-                row.unit_code.clone(),
-                Event::DossierOverdue,
-            ),
-            _ => (
-                format!("dossier_due_soon:{}", row.id),
-                row.unit_code.clone(),
-                Event::DossierDueSoon,
-            ),
+            (Kind::DossierOverdue, _) => (row.unit_code.clone(), Event::DossierOverdue),
+            _ => (row.unit_code.clone(), Event::DossierDueSoon),
         };
+        let key = kind.key(
+            &row.id,
+            step.zip(row.step_started_at)
+                .map(|(s, t)| (s.code.as_str(), t)),
+        );
         let step_started_at = step.and(row.step_started_at);
         if !notices::insert_if_absent(
             conn,

@@ -334,7 +334,7 @@ backend_test!(a_later_dossier_of_the_same_applicant_reuses_a_file, |app| {
 });
 
 /// Reads the QR code back from the form's SVG (one rect per dark module) and decodes it.
-fn decode_qr(html: &str) -> String {
+pub fn decode_qr(html: &str) -> String {
     let svg = &html[html.find("<svg").unwrap()..html.find("</svg>").unwrap()];
     let size: usize = svg
         .split("viewBox=\"0 0 ")
@@ -402,7 +402,10 @@ backend_test!(
         ] {
             assert!(text.contains(needle), "form 01 lacks {needle}");
         }
-        assert_eq!(decode_qr(&f01.text), format!("{code}|P1|0108000001"));
+        assert_eq!(
+            decode_qr(&f01.text),
+            format!("{code}|P1|0108000001|Giấy tiếp nhận hồ sơ và hẹn trả kết quả")
+        );
         // Without the key (or with a wrong one) the form is printed without it.
         let again = app
             .get(
@@ -486,12 +489,13 @@ backend_test!(
         let t05 = f05.text.replace("&#x2f;", "/");
         assert!(t05.contains("Phiếu kiểm soát quá trình giải quyết hồ sơ"));
         for needle in [
-            "receive",
-            "transfer",
-            "request_supplement",
-            "forward",
-            "reject",
-            "officer1 (officer)",
+            "Chuyển hồ sơ đến cơ quan giải quyết",
+            "Yêu cầu bổ sung hồ sơ",
+            "Chuyển bước xử lý",
+            "Đã giải quyết: không giải quyết",
+            "1. Giao: Bộ phận Một cửa",
+            "2. Nhận: Phòng U1",
+            "officer1",
             "Trước hạn",
             "Trình ký",
         ] {

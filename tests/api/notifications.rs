@@ -276,7 +276,8 @@ mail_test!(due_soon_and_overdue_notices_are_enqueued_once, |backend| {
     let scan = |app: &TestApp| {
         let mut conn = app.state.pool.get().unwrap();
         let cal = app.state.calendar.current(&mut conn).unwrap();
-        motcua::jobs::watcher::scan(&mut conn, &cal, &app.state.templates, app.clock.now()).unwrap()
+        motcua::jobs::watcher::scan(&mut conn, &cal, &app.state.templates, app.clock.now(), 2)
+            .unwrap()
     };
     assert_eq!(scan(&app), 0, "nothing is due yet");
     // Step B1 is due Thu 06/03 09:00 and the dossier Mon 10/03 09:00. Wednesday 10:00: the step is due soon.

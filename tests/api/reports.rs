@@ -443,7 +443,7 @@ backend_test!(
             .await
             .expect(200);
         assert_eq!(ok.body["state"], "received");
-        assert_eq!(ok.body["status_label"], "Đã tiếp nhận");
+        assert_eq!(ok.body["status_label"], "Được tiếp nhận");
         assert_eq!(ok.body["applicant_masked"], "C*** t* T*** T** N*****");
         assert_eq!(ok.body["due_at_current"], "2025-03-10T09:00:00+07:00");
         let fields: Vec<&String> = ok.body.as_object().unwrap().keys().collect();
@@ -478,7 +478,7 @@ backend_test!(
         // minijinja escapes '/' in HTML as &#x2f;, which browsers show as '/'.
         let shown = page.text.replace("&#x2f;", "/");
         assert!(
-            shown.contains("Đã tiếp nhận") && shown.contains("09:00 ngày 10/03/2025"),
+            shown.contains("Được tiếp nhận") && shown.contains("09:00 ngày 10/03/2025"),
             "{}",
             page.text
         );

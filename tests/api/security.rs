@@ -177,7 +177,7 @@ backend_test!(lookup_by_post_and_the_per_code_lock, |app| {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let page = String::from_utf8(resp.body().await.unwrap().to_vec()).unwrap();
-    assert!(page.contains("Đã tiếp nhận"), "{page}");
+    assert!(page.contains("Được tiếp nhận"), "{page}");
     assert!(page.contains(r#"method="post""#));
     // A body that is not {code, key}.
     app.post("/api/v1/public/lookup", None, &json!({"code": code}))

@@ -12,10 +12,10 @@ use crate::domain::role::Role;
 use crate::domain::state::Action;
 use crate::error::{AppError, AppResult, Code};
 
-use super::notices::{notify_applicant, notify_unit};
+use super::notices::{is_back_entry, notify_applicant, notify_unit, quiet_passed_notices};
 use super::{
-    ActionRequest, Ctx, Dossier, Reasons, history_row, load_procedure, view, visible_dossier,
-    warn_beyond_calendar,
+    ActionRequest, ComponentsRequest, Ctx, Dossier, Reasons, history_row, load_procedure, view,
+    visible_dossier, warn_beyond_calendar,
 };
 
 /// Parses `If-Match` (`"3"`, `W/"3"` or `3`).
@@ -36,13 +36,48 @@ pub fn act(
     req: &ActionRequest,
     if_match: Option<i32>,
 ) -> AppResult<Dossier> {
-    let p = ctx.principal;
     let action = Action::parse_postable(action_name).ok_or_else(|| {
         AppError::new(
             Code::DossierUnknownAction,
             format!("No action {action_name:?}."),
         )
     })?;
+    perform(conn, ctx, dossier_code, action, req, if_match)
+}
+
+/// `POST /dossiers/{code}/components`: components handed in while an online filing waits for
+/// completion (the portal for the applicant, or the counter), so that it can be accepted.
+pub fn add_components(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+    req: &ComponentsRequest,
+    if_match: Option<i32>,
+) -> AppResult<Dossier> {
+    let req = ActionRequest {
+        note: req.note.clone(),
+        components: Some(req.components.clone()),
+        ..Default::default()
+    };
+    perform(
+        conn,
+        ctx,
+        dossier_code,
+        Action::AddComponents,
+        &req,
+        if_match,
+    )
+}
+
+fn perform(
+    conn: &mut DbConnection,
+    ctx: &Ctx,
+    dossier_code: &str,
+    action: Action,
+    req: &ActionRequest,
+    if_match: Option<i32>,
+) -> AppResult<Dossier> {
+    let p = ctx.principal;
     if !action.may(p.role) {
         return Err(AppError::forbidden(format!(
             "Role {} may not {}.",
@@ -50,7 +85,9 @@ pub fn act(
             action.as_str()
         )));
     }
-    if req.components.is_some() && action != Action::SupplementReceived {
+    if req.components.is_some()
+        && !matches!(action, Action::SupplementReceived | Action::AddComponents)
+    {
         return Err(AppError::invalid_field(
             "components",
             "are handed in with supplement_received only",
@@ -119,7 +156,28 @@ pub fn act(
                 ..history_row(&d, Some(fx.from), fx.to, p, t, ctx.now, &note)
             },
         )?;
-        match action.notice() {
+        let back_entered = req.occurred_at.is_some() && is_back_entry(t, ctx.now);
+        if back_entered {
+            // A paper record entered later tells nobody.
+            let days = ctx.state.settings.notify.due_soon_working_days;
+            quiet_passed_notices(conn, ctx.cal, days, &d, def, ctx.now)?;
+        }
+        if let (false, Some(Event::Reappointed)) = (back_entered, fx.notice) {
+            // Restart: a new appointment, told to the applicant; form 01 prints it again.
+            let previous = fx.details["previous_due_at_current"]
+                .as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.to_utc());
+            notify_applicant(
+                ctx,
+                conn,
+                &d,
+                def,
+                Event::Reappointed,
+                json!({"previous_due_at": ctx.fmt(previous)}),
+            )?;
+        }
+        match action.notice().filter(|_| !back_entered) {
             None => {}
             Some(Event::StepAssigned) => {
                 if let Some(step) = &fx.step {

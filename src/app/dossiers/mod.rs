@@ -11,7 +11,8 @@ mod receipt;
 mod recompute;
 mod types;
 
-pub use actions::{act, parse_if_match};
+pub use actions::{act, add_components, parse_if_match};
+pub use notices::{BACK_ENTRY_GRACE_MINUTES, is_back_entry, quiet_passed_notices};
 pub use queries::{explain_due, get, history, history_of, list, view};
 pub use receipt::create;
 pub use recompute::recompute_due_times;
@@ -19,7 +20,9 @@ pub use types::*;
 
 pub use super::context::{Ctx, visible_dossier};
 
-use chrono::{DateTime, DurationRound, FixedOffset, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::clock::ApiTime;
 use chrono_tz::Tz;
 
 use crate::db::dossiers::EventRow;
@@ -38,12 +41,9 @@ fn load_procedure(conn: &mut DbConnection, id: &str) -> AppResult<Procedure> {
     Procedure::from_row(row)
 }
 
-/// A time in the agency's zone, to the second (what people read and forms print).
-fn local(tz: Tz, t: Option<DateTime<Utc>>) -> Option<DateTime<FixedOffset>> {
-    t.map(|t| {
-        let t = t.with_timezone(&tz).fixed_offset();
-        t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t)
-    })
+/// A time as answers write it: in the agency's zone (the one `tz` names), to the second.
+fn local(_tz: Tz, t: Option<DateTime<Utc>>) -> Option<ApiTime> {
+    ApiTime::opt(t)
 }
 
 /// Due times are computed whatever the calendar holds; one that falls in a year without

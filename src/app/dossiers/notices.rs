@@ -1,7 +1,13 @@
 //! The emails a dossier action writes into the outbox, inside the action's transaction: to
 //! the applicant (if an address was given), and to the unit a step is handed to.
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
+
+use crate::db::notices::{self, Kind};
+use crate::db::to_db_time;
+use crate::domain::calendar::Calendar;
+use crate::domain::deadline;
 
 use crate::db::DbConnection;
 use crate::domain::dossier::DossierRecord;
@@ -92,8 +98,9 @@ fn context(ctx: &Ctx, d: &DossierRecord, def: &ProcedureDefinition) -> Value {
         "procedure_name": def.name,
         "applicant_name": d.applicant_name,
         "received_at": ctx.fmt(d.received_at),
-        "due_at": ctx.fmt(d.clock.due_at_current.or(d.clock.due_at)),
-        "lookup_url": format!("{}/tra-cuu", settings.public.base_url.trim_end_matches('/')),
+        // Procedures settled on the spot give no appointment.
+        "due_at": def.issues_appointment.then(|| ctx.fmt(d.clock.due_at_current.or(d.clock.due_at))).flatten(),
+        "lookup_url": format!("{}/tra-cuu", settings.public_base_url()),
     })
 }
 
@@ -101,4 +108,63 @@ fn merge(into: &mut Value, extra: Value) {
     if let (Value::Object(a), Value::Object(b)) = (into, extra) {
         a.extend(b);
     }
+}
+
+/// An admin's `received_at` or `occurred_at` further back than this is back-entry of a paper
+/// record: it tells nobody (no applicant email, no staff notice for what has passed).
+pub const BACK_ENTRY_GRACE_MINUTES: i64 = 10;
+
+/// Whether an event dated `t`, entered at `now`, is back-entry.
+pub fn is_back_entry(t: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - t > TimeDelta::minutes(BACK_ENTRY_GRACE_MINUTES)
+}
+
+/// Back-entry raises no staff notice for a moment already past: the due-soon, overdue and
+/// step-due-soon notices whose time has come at `now` are recorded as raised (no email), so
+/// that the watcher does not send them afterwards. Notices still ahead are raised as usual.
+pub fn quiet_passed_notices(
+    conn: &mut DbConnection,
+    cal: &Calendar,
+    due_soon_days: u32,
+    d: &DossierRecord,
+    def: &ProcedureDefinition,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if !d.state.clock_running() {
+        return Ok(());
+    }
+    let day = cal.settings().day_length();
+    let days = i32::try_from(due_soon_days.max(1)).unwrap_or(1);
+    let soon = deadline::add_working_time(cal, now, day * days);
+    let step_soon = deadline::add_working_time(cal, now, day);
+    let raised = to_db_time(now);
+    if let Some(due) = d.clock.due_at {
+        if due <= soon && def.issues_appointment {
+            let k = Kind::DossierDueSoon;
+            notices::insert_if_absent(conn, &k.key(&d.id, None), &d.id, k, None, raised)?;
+        }
+        if due < now {
+            let k = Kind::DossierOverdue;
+            notices::insert_if_absent(conn, &k.key(&d.id, None), &d.id, k, None, raised)?;
+        }
+    }
+    let step = d
+        .current_step
+        .and_then(|i| def.steps.get(usize::try_from(i).ok()?));
+    if let (Some(due), Some(step), Some(started)) = (d.clock.step_due_at, step, d.step_started_at)
+        && due <= step_soon
+    {
+        let started = to_db_time(started);
+        let step_code = step.code.as_str();
+        let k = Kind::StepDueSoon;
+        notices::insert_if_absent(
+            conn,
+            &k.key(&d.id, Some((step_code, started))),
+            &d.id,
+            k,
+            Some(started),
+            raised,
+        )?;
+    }
+    Ok(())
 }

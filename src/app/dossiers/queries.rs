@@ -78,7 +78,7 @@ pub fn view(
         timeliness: d.timeliness.map(|t| t.as_str().to_owned()),
         supplement_count: d.supplement_count,
         digitised: d.digitised,
-        apology: d.apology.clone(),
+        apology: d.apology.as_ref().map(Into::into),
         result_reference: d.result_reference.clone(),
         delivery_method: d.delivery_method.clone(),
         satisfaction: d.satisfaction,
@@ -134,7 +134,11 @@ pub fn history_of(
                 closed_step_due_at: opt(e.closed_step_due_at),
                 step_timeliness: e.step_timeliness,
                 due_at: opt(e.due_at),
-                details: serde_json::from_str(&e.details).unwrap_or(Value::Null),
+                details: {
+                    let mut details = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+                    crate::clock::localise_details(&mut details);
+                    details
+                },
             })
         })
         .collect()

@@ -13,7 +13,7 @@ use crate::domain::state::State;
 use crate::error::{AppError, AppResult, Code};
 
 use super::super::procedures::Procedure;
-use super::notices::notify_applicant;
+use super::notices::{is_back_entry, notify_applicant, quiet_passed_notices};
 use super::{CreateDossierRequest, CreatedDossier, Ctx, history_row, view, warn_beyond_calendar};
 
 fn request_hash(req: &CreateDossierRequest) -> String {
@@ -50,9 +50,14 @@ pub fn create(
             let body = serde_json::from_str(&prior.response).map_err(AppError::internal)?;
             return Ok((u16::try_from(prior.status).unwrap_or(201), body));
         }
-        let procedure = procedure_store::find_current(conn, &req.procedure_code)?
-            .map(Procedure::from_row)
-            .transpose()?;
+        // A back-entered dossier keeps the version in force when it was received.
+        let found = match req.received_at {
+            Some(t) => {
+                procedure_store::find_in_force(conn, &req.procedure_code, to_db_time(t.to_utc()))?
+            }
+            None => procedure_store::find_current(conn, &req.procedure_code)?,
+        };
+        let procedure = found.map(Procedure::from_row).transpose()?;
         let version = procedure.as_ref().map(|pr| ProcedureVersion {
             version_id: &pr.version_id,
             definition: &pr.definition,
@@ -77,7 +82,12 @@ pub fn create(
             },
         )?;
         let def = &procedure.definition;
-        if let Some(event) = new.action.notice() {
+        let back_entered = req.received_at.is_some() && is_back_entry(new.at, ctx.now);
+        if back_entered {
+            // A paper record entered later tells nobody.
+            let days = ctx.state.settings.notify.due_soon_working_days;
+            quiet_passed_notices(conn, ctx.cal, days, &d, def, ctx.now)?;
+        } else if let Some(event) = new.action.notice() {
             let extra = match d.state {
                 State::Refused => json!({"reasons": new.refused}),
                 _ => json!({"lookup_key": lookup_key}),

@@ -1,11 +1,11 @@
 //! The dossier API's shapes: what callers send (the rules' own input types) and what they
 //! get back (the staff view, the created dossier with its key, history rows, list filters).
 
-use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::clock::ApiTime;
 pub use crate::domain::dossier::Channel;
 pub use crate::domain::dossier::input::{
     ActionRequest, Apology, Applicant, Component, ComponentInput, ComponentKind,
@@ -26,8 +26,8 @@ pub struct CurrentStep {
     pub code: String,
     pub name: String,
     pub unit_code: String,
-    pub started_at: Option<DateTime<FixedOffset>>,
-    pub due_at: Option<DateTime<FixedOffset>>,
+    pub started_at: Option<ApiTime>,
+    pub due_at: Option<ApiTime>,
 }
 
 /// A dossier as staff see it.
@@ -46,20 +46,20 @@ pub struct Dossier {
     pub components: Vec<Component>,
     pub current_step: Option<CurrentStep>,
     pub current_unit: Option<String>,
-    pub submitted_at: Option<DateTime<FixedOffset>>,
-    pub received_at: Option<DateTime<FixedOffset>>,
-    pub due_at: Option<DateTime<FixedOffset>>,
-    pub due_at_current: Option<DateTime<FixedOffset>>,
-    pub resolved_at: Option<DateTime<FixedOffset>>,
-    pub delivered_at: Option<DateTime<FixedOffset>>,
-    pub finished_at: Option<DateTime<FixedOffset>>,
+    pub submitted_at: Option<ApiTime>,
+    pub received_at: Option<ApiTime>,
+    pub due_at: Option<ApiTime>,
+    pub due_at_current: Option<ApiTime>,
+    pub resolved_at: Option<ApiTime>,
+    pub delivered_at: Option<ApiTime>,
+    pub finished_at: Option<ApiTime>,
     pub overdue: bool,
     pub due_soon: bool,
     pub timeliness: Option<String>,
     pub supplement_count: i32,
     /// Every component that must be digitised has a file.
     pub digitised: bool,
-    pub apology: Option<Apology>,
+    pub apology: Option<ApologyView>,
     pub result_reference: Option<String>,
     pub delivery_method: Option<String>,
     pub satisfaction: Option<i32>,
@@ -67,6 +67,39 @@ pub struct Dossier {
     pub version: i32,
     /// What the caller may do now.
     pub allowed_actions: Vec<&'static str>,
+}
+
+/// `POST /dossiers/{code}/components`: components handed in while an online filing waits for
+/// completion (after `ask_completion`), recorded against the checklist.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentsRequest {
+    pub components: Vec<ComponentInput>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// The apology (form 04) as answers show it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApologyView {
+    pub reason: String,
+    pub new_due_at: ApiTime,
+    pub at: ApiTime,
+    pub by: String,
+    /// Later than one working day before the due time.
+    pub late: bool,
+}
+
+impl From<&Apology> for ApologyView {
+    fn from(a: &Apology) -> Self {
+        ApologyView {
+            reason: a.reason.clone(),
+            new_due_at: a.new_due_at.into(),
+            at: a.at.into(),
+            by: a.by.clone(),
+            late: a.late,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -87,19 +120,19 @@ pub struct HistoryRow {
     pub actor: String,
     pub role: String,
     pub unit: Option<String>,
-    pub at: DateTime<FixedOffset>,
-    pub recorded_at: DateTime<FixedOffset>,
+    pub at: ApiTime,
+    pub recorded_at: ApiTime,
     pub note: String,
     /// The step this row hands the dossier to, and that step's due time.
     pub step: Option<String>,
     pub step_unit: Option<String>,
-    pub step_due_at: Option<DateTime<FixedOffset>>,
+    pub step_due_at: Option<ApiTime>,
     /// The step this row closes, its due time, and how it ended (`early`, `on_time`, `late`).
     pub closed_step: Option<String>,
-    pub closed_step_due_at: Option<DateTime<FixedOffset>>,
+    pub closed_step_due_at: Option<ApiTime>,
     pub step_timeliness: Option<String>,
     /// The dossier's due time after this row.
-    pub due_at: Option<DateTime<FixedOffset>>,
+    pub due_at: Option<ApiTime>,
     #[schema(value_type = Object)]
     pub details: Value,
 }

@@ -56,15 +56,26 @@ impl DueClock {
         })
     }
 
-    /// Runs the clock again at `t`: every due time moves later by the working time waited.
-    pub fn resume(&mut self, cal: &Calendar, t: DateTime<Utc>) -> TimeDelta {
+    /// Runs the clock again at `t`: every due time moves later by the working time waited —
+    /// except a promise written during the stop (`promised_at`, an apology's new appointment),
+    /// which already counts the wait before it and moves only by the wait after it.
+    pub fn resume(
+        &mut self,
+        cal: &Calendar,
+        t: DateTime<Utc>,
+        promised_at: Option<DateTime<Utc>>,
+    ) -> TimeDelta {
         let waited = self.waited(cal, t);
-        if self.paused_at.take().is_none() {
+        let Some(paused) = self.paused_at.take() else {
             return waited;
-        }
+        };
         self.paused_seconds += waited.num_seconds();
         self.due_at = shift(self.due_at, cal, waited);
-        self.due_at_current = shift(self.due_at_current, cal, waited);
+        let promise_wait = match promised_at {
+            Some(p) if p > paused => deadline::working_time_between(cal, p.min(t), t),
+            _ => waited,
+        };
+        self.due_at_current = shift(self.due_at_current, cal, promise_wait);
         self.step_due_at = shift(self.step_due_at, cal, waited);
         waited
     }
@@ -149,7 +160,7 @@ mod tests {
         let before = c.clone();
         c.pause(at(1, 14, 0));
         assert!(c.is_paused());
-        assert_eq!(c.resume(&cal, at(1, 14, 0)), TimeDelta::zero());
+        assert_eq!(c.resume(&cal, at(1, 14, 0), None), TimeDelta::zero());
         assert_eq!(c, before);
     }
 
@@ -162,7 +173,7 @@ mod tests {
         // Stopped from Tuesday 16:00 to Wednesday 09:30: 1 h on Tuesday and 2 h on Wednesday.
         c.pause(at(1, 16, 0));
         c.pause(at(1, 16, 30)); // a second stop keeps the first
-        let waited = c.resume(&cal, at(2, 9, 30));
+        let waited = c.resume(&cal, at(2, 9, 30), None);
         assert_eq!(waited, TimeDelta::hours(3));
         assert_eq!(c.paused_seconds, 3 * 3600);
         // Friday 10:00 + 3 working hours, across the lunch break: 14:30.
@@ -172,8 +183,31 @@ mod tests {
         assert!(!c.is_paused());
         // Resuming a running clock changes nothing.
         let again = c.clone();
-        c.resume(&cal, at(3, 9, 0));
+        c.resume(&cal, at(3, 9, 0), None);
         assert_eq!(c, again);
+    }
+
+    #[test]
+    fn a_promise_made_during_the_stop_moves_only_by_the_wait_after_it() {
+        let cal = cal();
+        let mut c = DueClock::default();
+        c.start(&cal, at(1, 10, 0), days(3)); // due Friday 4th 10:00
+        c.pause(at(2, 10, 0)); // Wednesday: supplement requested
+        // Thursday 10:00, a day into the wait, the leader promises Wednesday 9th 10:00.
+        c.due_at_current = Some(at(9, 10, 0));
+        // The supplement arrives Friday 10:00: two working days waited in all, one after the
+        // promise.
+        let waited = c.resume(&cal, at(4, 10, 0), Some(at(3, 10, 0)));
+        assert_eq!(waited, TimeDelta::hours(16));
+        assert_eq!(c.due_at, Some(at(8, 10, 0)));
+        assert_eq!(c.due_at_current, Some(at(10, 10, 0)));
+        // A promise from before the stop moves by the whole wait, like the legal due time.
+        let mut c = DueClock::default();
+        c.start(&cal, at(1, 10, 0), days(3));
+        c.due_at_current = Some(at(7, 10, 0));
+        c.pause(at(2, 10, 0));
+        c.resume(&cal, at(4, 10, 0), Some(at(1, 11, 0)));
+        assert_eq!(c.due_at_current, Some(at(9, 10, 0)));
     }
 
     #[test]
@@ -182,7 +216,7 @@ mod tests {
         let mut c = DueClock::default();
         c.start(&cal, at(1, 10, 0), days(3));
         c.pause(at(1, 16, 0));
-        c.resume(&cal, at(2, 9, 30));
+        c.resume(&cal, at(2, 9, 30), None);
         c.pause(at(2, 10, 0));
         let due = c.restart(&cal, at(7, 8, 0), days(3));
         assert_eq!(due, at(10, 8, 0));

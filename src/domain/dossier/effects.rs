@@ -12,6 +12,7 @@ use super::receipt::record_components;
 use super::{DossierRecord, Outcome, rule_regime};
 use crate::domain::calendar::Calendar;
 use crate::domain::deadline;
+use crate::domain::notice::Event;
 use crate::domain::procedure::{ProcedureDefinition, SupplementPolicy};
 use crate::domain::rejection::{Checked, FieldErrors, Rejection};
 use crate::domain::role::Role;
@@ -46,6 +47,8 @@ pub struct Effects {
     pub closed: Option<ClosedStep>,
     /// Due times computed afresh (the use case warns when one falls in a year without data).
     pub computed: Vec<DateTime<Utc>>,
+    /// A notice the action raises besides its table row's: a restart gives a new appointment.
+    pub notice: Option<Event>,
 }
 
 /// The checks before any effect, in the order they are answered: the state allows the action
@@ -120,6 +123,7 @@ pub fn perform(
         step: None,
         closed: None,
         computed: Vec::new(),
+        notice: None,
     };
     let mut waited = TimeDelta::zero();
     // Kept for `stop`, which ends the clock and judges against the due time moved by the pause.
@@ -135,7 +139,7 @@ pub fn perform(
         ClockEffect::Resume => {
             if to.clock_running() {
                 // A declined withdrawal: the frozen time is not processing time (766 2.2).
-                d.supplement_wait_seconds += d.clock.resume(cal, t).num_seconds();
+                d.supplement_wait_seconds += d.clock.resume(cal, t, promised_at(d)).num_seconds();
             }
         }
         ClockEffect::ResumeOrRestart => {
@@ -143,11 +147,15 @@ pub fn perform(
             d.supplement_wait_seconds += waited.num_seconds();
             match def.supplement_policy {
                 SupplementPolicy::Pause => {
-                    d.clock.resume(cal, t);
+                    d.clock.resume(cal, t, promised_at(d));
                 }
                 SupplementPolicy::Restart => {
                     let duration = def.duration_for(d.channel.is_online());
+                    // The new appointment replaces what was promised; the history row keeps both.
+                    fx.details = json!({"previous_due_at": d.clock.due_at,
+                        "previous_due_at_current": d.clock.due_at_current});
                     fx.computed.push(d.clock.restart(cal, t, duration));
+                    fx.notice = Some(Event::Reappointed);
                     if let Some(i) = d.current_step.and_then(|i| usize::try_from(i).ok()) {
                         fx.computed.push(open_step(d, def, cal, i, t)?.due_at);
                     }
@@ -165,7 +173,17 @@ pub fn perform(
     let tz = cal.settings().timezone();
     match action {
         Action::AskCompletion => ask_completion(d, req, &mut fx)?,
-        Action::Accept => accept(d, tz, t),
+        Action::AddComponents => {
+            let inputs = required(&req.components, "components")?;
+            if inputs.is_empty() {
+                return Err(Rejection::field(
+                    "components",
+                    "must list at least one component",
+                ));
+            }
+            fx.details = json!({"components": hand_in(d, def, &inputs)?});
+        }
+        Action::Accept => accept(d, def, tz, t)?,
         Action::Refuse => {
             fx.details = json!({"reasons": required_reasons(req)?});
             d.finished_at = Some(t);
@@ -285,11 +303,41 @@ fn ask_completion(d: &mut DossierRecord, req: &ActionRequest, fx: &mut Effects) 
     Ok(())
 }
 
-/// The official receipt of an online filing (the clock started by the table's `Start`).
-fn accept(d: &mut DossierRecord, tz: Tz, t: DateTime<Utc>) {
+/// When the promise (`due_at_current`) was last written while the clock is stopped: an
+/// apology given during the pause promises a time that already takes the wait so far into
+/// account, so resuming moves it only by the wait after the apology.
+fn promised_at(d: &DossierRecord) -> Option<DateTime<Utc>> {
+    d.apology.as_ref().map(|a| a.at)
+}
+
+/// The official receipt of an online filing (the clock started by the table's `Start`): like
+/// a counter receipt, only a dossier with every required checklist item is received.
+fn accept(
+    d: &mut DossierRecord,
+    def: &ProcedureDefinition,
+    tz: Tz,
+    t: DateTime<Utc>,
+) -> Checked<()> {
+    let missing: Vec<String> = def
+        .checklist
+        .iter()
+        .filter(|i| i.required && !d.components.iter().any(|c| c.item_code == i.code))
+        .map(|i| i.code.clone())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Rejection::new(
+            Code::DossierMissingItems,
+            format!(
+                "Required checklist items are missing: {}; ask for completion or add them first.",
+                missing.join(", ")
+            ),
+        )
+        .with_extra("missing_items", json!(missing)));
+    }
     // The regime follows the official receipt, which for online filing is the acceptance.
     d.rule_regime = rule_regime(t.with_timezone(&tz).date_naive()).to_owned();
     d.received_at = Some(t);
+    Ok(())
 }
 
 fn forward(
@@ -374,19 +422,34 @@ fn supplement_received(
     let mut details =
         json!({"waited_working_minutes": waited.num_minutes(), "policy": def.supplement_policy});
     if let Some(inputs) = &req.components {
-        let mut errors = FieldErrors::default();
-        let (handed_in, _) = record_components(def, inputs, &mut errors);
-        errors.into_checked()?;
-        for c in &handed_in {
-            match d.components.iter_mut().find(|s| s.item_code == c.item_code) {
-                Some(existing) => *existing = c.clone(),
-                None => d.components.push(c.clone()),
-            }
-        }
-        details["components"] = components_json(&handed_in);
+        details["components"] = hand_in(d, def, inputs)?;
+    }
+    if def.supplement_policy == SupplementPolicy::Restart {
+        details["previous_due_at"] = fx.details["previous_due_at"].take();
+        details["previous_due_at_current"] = fx.details["previous_due_at_current"].take();
+        details["new_due_at"] = json!(d.clock.due_at);
     }
     fx.details = details;
     Ok(())
+}
+
+/// Components handed in, recorded against the checklist and added to the dossier's snapshot
+/// (replacing the entry of the same item); answers them for the history row.
+fn hand_in(
+    d: &mut DossierRecord,
+    def: &ProcedureDefinition,
+    inputs: &[super::input::ComponentInput],
+) -> Checked<Value> {
+    let mut errors = FieldErrors::default();
+    let (handed_in, _) = record_components(def, inputs, &mut errors);
+    errors.into_checked()?;
+    for c in &handed_in {
+        match d.components.iter_mut().find(|s| s.item_code == c.item_code) {
+            Some(existing) => *existing = c.clone(),
+            None => d.components.push(c.clone()),
+        }
+    }
+    Ok(components_json(&handed_in))
 }
 
 fn components_json(cs: &[Component]) -> Value {

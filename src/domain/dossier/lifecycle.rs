@@ -91,10 +91,11 @@ const fn row(
 
 /// Design §4, in its order.
 #[rustfmt::skip]
-pub const TRANSITIONS: [Transition; 19] = [
+pub const TRANSITIONS: [Transition; 20] = [
     row(Action::Submit, true, &[], To::State(Submitted), &[Portal, Admin], C::Unchanged, None),
     row(Action::Receive, true, &[], To::State(Received), &[Clerk, Admin], C::Start, Some(Event::Received)),
     row(Action::AskCompletion, false, &[Submitted], To::Same, &[Clerk, Admin], C::Unchanged, Some(Event::CompletionAsked)),
+    row(Action::AddComponents, false, &[Submitted], To::Same, &[Clerk, Portal, Admin], C::Unchanged, None),
     row(Action::Accept, false, &[Submitted], To::State(Received), &[Clerk, Admin], C::Start, Some(Event::Received)),
     row(Action::Refuse, true, &[Submitted], To::State(Refused), &[Clerk, Admin], C::End, Some(Event::Refused)),
     row(Action::Transfer, false, &[Received], To::State(Processing), &[Clerk, Leader, Admin], C::Unchanged, Some(Event::StepAssigned)),
@@ -239,10 +240,13 @@ mod tests {
 
     #[test]
     fn every_postable_action_has_a_source_state_and_roles() {
-        for a in Action::POSTABLE {
+        for a in Action::POSTABLE.into_iter().chain([Action::AddComponents]) {
             assert!(State::ALL.into_iter().any(|s| a.allowed_from(s)), "{a:?}");
             assert!(a.may(Role::Admin), "{a:?}");
-            assert_eq!(Action::parse_postable(a.as_str()), Some(a));
+            assert_eq!(
+                Action::parse_postable(a.as_str()).is_some(),
+                !a.has_own_route()
+            );
         }
         for a in [Action::Submit, Action::Receive, Action::CalendarRecomputed] {
             assert!(Action::parse_postable(a.as_str()).is_none());

@@ -8,6 +8,7 @@ pub mod effects;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod fixtures;
+pub mod import;
 pub mod input;
 pub mod lifecycle;
 pub mod receipt;

@@ -215,9 +215,7 @@ async fn admin_page(
             .collect::<Vec<_>>()
         ),
     );
-    let local = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&tz).format("%H:%M %d/%m/%Y").to_string()
-    };
+    let local = |t: crate::clock::ApiTime| t.local().format("%H:%M %d/%m/%Y").to_string();
     ctx.insert(
         "procedures".into(),
         json!(

@@ -545,7 +545,9 @@ pub async fn dossier_due(
                         .collect::<Vec<_>>()
                 ),
             );
-            let moved = d.supplement_count > 0 || d.apology.is_some() || d.due_at != Some(e.due_at);
+            let moved = d.supplement_count > 0
+                || d.apology.is_some()
+                || d.due_at != Some(crate::clock::ApiTime::from(&e.due_at));
             if moved {
                 ctx.insert(
                     "note".into(),
@@ -594,11 +596,13 @@ pub async fn dossier_form(
     caller: Caller<Staff>,
     path: web::Path<(String, String)>,
     q: web::Query<FormQuery>,
+    req: actix_web::HttpRequest,
 ) -> AppResult<HttpResponse> {
     let (code, number) = path.into_inner();
     let key = q.into_inner().key;
+    let reached_at = crate::http::client::reached_at(&req);
     let html = with_ctx(&state, caller.into_inner(), move |conn, ctx| {
-        forms::render(conn, ctx, &code, &number, key.as_deref())
+        forms::render(conn, ctx, &code, &number, key.as_deref(), &reached_at)
     })
     .await?;
     Ok(HttpResponse::Ok()

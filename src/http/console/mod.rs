@@ -35,6 +35,7 @@ use super::session::{self, Csrf};
 use crate::app::AppState;
 use crate::app::users::{self, LoginRequest, Principal};
 use crate::auth::Role;
+use crate::clock::ApiTime;
 use crate::error::{AppError, AppResult, Code, PROBLEM_JSON};
 
 /// htmx 2.0.11 from the npm registry (`npm pack htmx.org@2.0.11`, `dist/htmx.min.js`,
@@ -190,8 +191,8 @@ pub(super) fn see_other(to: &str) -> HttpResponse {
 }
 
 /// A time as staff read it, in the agency's zone.
-pub(super) fn when(t: Option<chrono::DateTime<chrono::FixedOffset>>) -> Option<String> {
-    t.map(|t| t.format("%H:%M %d/%m/%Y").to_string())
+pub(super) fn when<T: Into<ApiTime>>(t: Option<T>) -> Option<String> {
+    t.map(|t| t.into().local().format("%H:%M %d/%m/%Y").to_string())
 }
 
 /// The Vietnamese message for a problem code (what the person should understand and do).
@@ -442,7 +443,9 @@ pub async fn login(
     };
     match users::login(&state, req, client.0).await {
         Ok(resp) => {
-            let max_age = (resp.expires_at - state.clock.now()).num_seconds().max(0);
+            let max_age = (resp.expires_at.utc() - state.clock.now())
+                .num_seconds()
+                .max(0);
             let secure = !state.settings.server.plain_http_cookies;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/console"))

@@ -5,7 +5,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::clock::ApiTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -47,7 +49,7 @@ pub(super) fn urgency(d: &Dossier, now: DateTime<Utc>) -> Option<Value> {
     if !d.state.clock_running() {
         return None;
     }
-    let due = d.due_at?;
+    let due = d.due_at?.local();
     let today = now.with_timezone(due.offset()).date_naive();
     let (class, label) = if d.overdue {
         ("late", "Quá hạn")
@@ -122,7 +124,7 @@ pub(super) fn applicant_name(d: &Dossier) -> String {
 }
 
 fn row(d: &Dossier, now: DateTime<Utc>) -> Value {
-    let due: Option<DateTime<FixedOffset>> = d.due_at_current.or(d.due_at);
+    let due = d.due_at_current.or(d.due_at).map(ApiTime::local);
     json!({
         "code": d.code,
         "procedure": d.procedure.name,
