@@ -97,8 +97,20 @@ fn raw_server() {
         let row = motcua::app::blocking(&pool, move |conn| {
             Ok(d::dossiers
                 .find(id.into_inner())
-                .select((d::code, d::state, d::procedure_id, d::applicant_name, d::received_at))
-                .get_result::<(String, String, String, String, Option<chrono::NaiveDateTime>)>(conn)
+                .select((
+                    d::code,
+                    d::state,
+                    d::procedure_id,
+                    d::applicant_name,
+                    d::received_at,
+                ))
+                .get_result::<(
+                    String,
+                    String,
+                    String,
+                    String,
+                    Option<chrono::NaiveDateTime>,
+                )>(conn)
                 .optional()?)
         })
         .await?;
@@ -188,7 +200,10 @@ fn service_env(db_url: &str, dir: &Path, port: u16) -> Vec<(String, String)> {
             "MOTCUA__CALENDAR__DATA_DIR",
             r.join("config/calendars").display().to_string(),
         ),
-        ("MOTCUA__STORAGE__DIR", dir.join("files").display().to_string()),
+        (
+            "MOTCUA__STORAGE__DIR",
+            dir.join("files").display().to_string(),
+        ),
         // One client address sends everything here; the per-address limit is not measured.
         ("MOTCUA__PUBLIC__LOOKUP_PER_MINUTE", "1000000000".to_owned()),
     ]
@@ -308,7 +323,10 @@ fn wrk(
     dir: &Path,
     pid: u32,
 ) -> Figure {
-    let path = dir.join(format!("{}.lua", name.replace(|c: char| !c.is_alphanumeric(), "_")));
+    let path = dir.join(format!(
+        "{}.lua",
+        name.replace(|c: char| !c.is_alphanumeric(), "_")
+    ));
     std::fs::write(&path, format!("{script}\n{WRK_DONE}")).unwrap();
     let mut child = Command::new("wrk")
         .args([
@@ -361,7 +379,9 @@ fn random_request_script(requests: &[String]) -> String {
         s.push_str(&format!("  {},\n", lua_str(r)));
     }
     s.push_str("}\nrequest = function()\n  return reqs[math.random(#reqs)]\nend\n");
-    s.push_str("init = function(args)\n  math.randomseed(os.time() + math.floor(os.clock() * 1e6))\nend\n");
+    s.push_str(
+        "init = function(args)\n  math.randomseed(os.time() + math.floor(os.clock() * 1e6))\nend\n",
+    );
     s
 }
 
@@ -509,12 +529,25 @@ async fn walks(
                 while Instant::now() < until {
                     let t0 = Instant::now();
                     let walked = async {
-                        let d = post(client, format!("{base}/api/v1/dossiers"), &t.clerk, &body).await?;
+                        let d = post(client, format!("{base}/api/v1/dossiers"), &t.clerk, &body)
+                            .await?;
                         let code = d["code"].as_str().ok_or("no code")?.to_owned();
                         let act = |a: &str| format!("{base}/api/v1/dossiers/{code}/actions/{a}");
                         post(client, act("transfer"), &t.clerk, &json!({})).await?;
-                        post(client, act("approve"), &t.leader, &json!({"result_reference": "1/GP"})).await?;
-                        post(client, act("deliver"), &t.clerk, &json!({"method": "counter"})).await?;
+                        post(
+                            client,
+                            act("approve"),
+                            &t.leader,
+                            &json!({"result_reference": "1/GP"}),
+                        )
+                        .await?;
+                        post(
+                            client,
+                            act("deliver"),
+                            &t.clerk,
+                            &json!({"method": "counter"}),
+                        )
+                        .await?;
                         Ok::<(), String>(())
                     }
                     .await;
@@ -643,7 +676,9 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
     let pid = serve.pid();
     let sys = actix_web::rt::System::new();
     let (tokens, lookups, ids) = sys.block_on(async {
-        let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
         wait_ready(&client, &format!("{}/readyz", serve.base)).await;
         wait_ready(&client, &format!("{}/raw/none", raw.base)).await;
         let started = mem(pid);
@@ -655,9 +690,14 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
         // 500 real dossiers to look up (code and key as the applicant holds them).
         let mut lookups = Vec::new();
         for _ in 0..500 {
-            let d = post(&client, format!("{}/api/v1/dossiers", serve.base), &tokens.clerk, &receipt_body())
-                .await
-                .unwrap();
+            let d = post(
+                &client,
+                format!("{}/api/v1/dossiers", serve.base),
+                &tokens.clerk,
+                &receipt_body(),
+            )
+            .await
+            .unwrap();
             lookups.push((
                 d["code"].as_str().unwrap().to_owned(),
                 d["lookup_key"].as_str().unwrap().to_owned(),
@@ -686,7 +726,9 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
         d::dossiers.select(d::id).limit(1000).load(&mut c).unwrap()
     };
     let raw_script = random_request_script(
-        &ids.iter().map(|id| raw_get(&format!("/raw/{id}"))).collect::<Vec<_>>(),
+        &ids.iter()
+            .map(|id| raw_get(&format!("/raw/{id}")))
+            .collect::<Vec<_>>(),
     );
     let get_script = random_request_script(
         &lookups
@@ -698,7 +740,11 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
         &lookups
             .iter()
             .map(|(c, k)| {
-                raw_post_json("/api/v1/public/lookup", &json!({"code": c, "key": k}).to_string(), None)
+                raw_post_json(
+                    "/api/v1/public/lookup",
+                    &json!({"code": c, "key": k}).to_string(),
+                    None,
+                )
             })
             .collect::<Vec<_>>(),
     );
@@ -713,13 +759,37 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
 
     eprintln!("[{backend}] raw lookup");
     warm(&raw.base, &raw_script);
-    let mut raw_lookup = wrk("raw PK lookup endpoint", &raw.base, &raw_script, secs, conns, &dir, raw.pid());
+    let mut raw_lookup = wrk(
+        "raw PK lookup endpoint",
+        &raw.base,
+        &raw_script,
+        secs,
+        conns,
+        &dir,
+        raw.pid(),
+    );
     raw_lookup.name = "raw PK lookup endpoint".to_owned();
     eprintln!("[{backend}] public lookup");
     warm(&serve.base, &get_script);
-    let mut get = wrk("GET /api/v1/public/lookup", &serve.base, &get_script, secs, conns, &dir, pid);
+    let mut get = wrk(
+        "GET /api/v1/public/lookup",
+        &serve.base,
+        &get_script,
+        secs,
+        conns,
+        &dir,
+        pid,
+    );
     get.against = Some(("raw lookup", get.per_second / raw_lookup.per_second));
-    let mut post_lookup = wrk("POST /api/v1/public/lookup", &serve.base, &post_script, secs, conns, &dir, pid);
+    let mut post_lookup = wrk(
+        "POST /api/v1/public/lookup",
+        &serve.base,
+        &post_script,
+        secs,
+        conns,
+        &dir,
+        pid,
+    );
     post_lookup.against = Some(("raw lookup", post_lookup.per_second / raw_lookup.per_second));
     drop(raw);
     // The insert ceiling moves with the disk's other users (fsync): measured just before and
@@ -727,7 +797,15 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
     eprintln!("[{backend}] raw inserts");
     let before = raw_inserts(&db.url, secs);
     eprintln!("[{backend}] receipts");
-    let mut receipt = wrk("POST /api/v1/dossiers (receipt)", &serve.base, &receipt_script, secs, conns, &dir, pid);
+    let mut receipt = wrk(
+        "POST /api/v1/dossiers (receipt)",
+        &serve.base,
+        &receipt_script,
+        secs,
+        conns,
+        &dir,
+        pid,
+    );
     let after = raw_inserts(&db.url, secs);
     notes.push(format!(
         "raw insert loop before the receipts {:.0}/s (p99 {:.1} ms), after {:.0}/s (p99 {:.1} ms)",
@@ -751,7 +829,10 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
         walks(&client, &serve.base, &tokens, secs, conns, pid).await
     });
     // Each walk is four write transactions: compared with a quarter of the raw insert rate.
-    walk.against = Some(("raw insert / 4", walk.per_second * 4.0 / raw_insert.per_second));
+    walk.against = Some((
+        "raw insert / 4",
+        walk.per_second * 4.0 / raw_insert.per_second,
+    ));
     figures.extend([raw_lookup, get, post_lookup, raw_insert, receipt, walk]);
     std::thread::sleep(Duration::from_secs(5));
     let after = mem(pid);
@@ -762,7 +843,9 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
         after.threads
     ));
 
-    if let Some(to) = std::env::var("LOAD_GROWTH_TO").ok().and_then(|v| v.parse::<u64>().ok())
+    if let Some(to) = std::env::var("LOAD_GROWTH_TO")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
         && to > archive
     {
         drop(serve);
@@ -775,17 +858,25 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
             diesel::sql_query("ANALYZE").execute(&mut c).unwrap();
             let _ = name;
         }
-        notes.push(format!("archive grown to {to} dossiers in {:.0} s", t.elapsed().as_secs_f64()));
+        notes.push(format!(
+            "archive grown to {to} dossiers in {:.0} s",
+            t.elapsed().as_secs_f64()
+        ));
         let serve = start_serve(&db, "serve-grown.log");
         let pid = serve.pid();
         let bieu = sys.block_on(async {
-            let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
+            let client = awc::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .finish();
             wait_ready(&client, &format!("{}/readyz", serve.base)).await;
             let mut times = Vec::new();
             for _ in 0..3 {
                 let t = Instant::now();
                 let r = client
-                    .get(format!("{}/api/v1/reports/bieu-06?from=2025-01-01&to=2025-12-31&group_by=field", serve.base))
+                    .get(format!(
+                        "{}/api/v1/reports/bieu-06?from=2025-01-01&to=2025-12-31&group_by=field",
+                        serve.base
+                    ))
                     .insert_header(("Authorization", format!("Bearer {}", tokens.viewer)))
                     .send()
                     .await
@@ -803,10 +894,26 @@ fn run_backend(backend: &'static str, postgres_admin: Option<&str>) -> Run {
             bieu.as_secs_f64()
         ));
         warm(&serve.base, &get_script);
-        let mut get_big = wrk(&format!("GET lookup, {to} archived"), &serve.base, &get_script, secs, conns, &dir, pid);
+        let mut get_big = wrk(
+            &format!("GET lookup, {to} archived"),
+            &serve.base,
+            &get_script,
+            secs,
+            conns,
+            &dir,
+            pid,
+        );
         let p50_10k = figures[1].p50_ms;
         get_big.against = Some(("10k-archive p50 (p50 ratio)", get_big.p50_ms / p50_10k));
-        let mut receipt_big = wrk(&format!("receipt, {to} archived"), &serve.base, &receipt_script, secs, conns, &dir, pid);
+        let mut receipt_big = wrk(
+            &format!("receipt, {to} archived"),
+            &serve.base,
+            &receipt_script,
+            secs,
+            conns,
+            &dir,
+            pid,
+        );
         let p50_10k = figures[4].p50_ms;
         receipt_big.against = Some(("10k-archive p50 (p50 ratio)", receipt_big.p50_ms / p50_10k));
         figures.extend([get_big, receipt_big]);
@@ -829,12 +936,21 @@ fn soak(backend: &'static str, postgres_admin: Option<&str>, total: u64) {
     let pid = serve.pid();
     let sys = actix_web::rt::System::new();
     let (clerk, lookups) = sys.block_on(async {
-        let client = awc::Client::builder().timeout(Duration::from_secs(60)).finish();
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .finish();
         wait_ready(&client, &format!("{}/readyz", serve.base)).await;
         let clerk = login(&client, &serve.base, "clerk", "motcua-clerk").await;
         let mut lookups = Vec::new();
         for _ in 0..500 {
-            let d = post(&client, format!("{}/api/v1/dossiers", serve.base), &clerk, &receipt_body()).await.unwrap();
+            let d = post(
+                &client,
+                format!("{}/api/v1/dossiers", serve.base),
+                &clerk,
+                &receipt_body(),
+            )
+            .await
+            .unwrap();
             lookups.push(raw_get(&format!(
                 "/api/v1/public/lookup?code={}&key={}",
                 d["code"].as_str().unwrap(),
@@ -850,13 +966,35 @@ fn soak(backend: &'static str, postgres_admin: Option<&str>, total: u64) {
         lua_str(&format!("Bearer {clerk}"))
     );
     let m = mem(pid);
-    println!("soak {backend}: {total} s, {conns} connections; idle RSS {:.1} MB, {} threads", mb(m.rss_kb), m.threads);
-    println!("| t (s) | lookups/s | lookup p99 | receipts/s | receipt p99 | failures | RSS after | peak RSS | threads |");
+    println!(
+        "soak {backend}: {total} s, {conns} connections; idle RSS {:.1} MB, {} threads",
+        mb(m.rss_kb),
+        m.threads
+    );
+    println!(
+        "| t (s) | lookups/s | lookup p99 | receipts/s | receipt p99 | failures | RSS after | peak RSS | threads |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(total) {
-        let l = wrk("soak lookup", &serve.base, &get_script, 20, conns, &db.dir, pid);
-        let r = wrk("soak receipt", &serve.base, &receipt_script, 10, conns, &db.dir, pid);
+        let l = wrk(
+            "soak lookup",
+            &serve.base,
+            &get_script,
+            20,
+            conns,
+            &db.dir,
+            pid,
+        );
+        let r = wrk(
+            "soak receipt",
+            &serve.base,
+            &receipt_script,
+            10,
+            conns,
+            &db.dir,
+            pid,
+        );
         let m = mem(pid);
         println!(
             "| {:.0} | {:.0} | {:.1} ms | {:.0} | {:.1} ms | {} | {:.1} MB | {:.1} MB | {} |",
@@ -886,7 +1024,10 @@ fn main() {
     if let Some(url) = postgres.as_deref() {
         backends.push(("postgres", Some(url)));
     }
-    if let Some(total) = std::env::var("LOAD_SOAK_SECONDS").ok().and_then(|v| v.parse().ok()) {
+    if let Some(total) = std::env::var("LOAD_SOAK_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         for (name, url) in backends {
             soak(name, url, total);
         }
@@ -917,7 +1058,13 @@ fn main() {
         }
     }
     // The same, as the table docs/performance.md shows.
-    println!("\n| scenario | {} |", runs.iter().map(|r| r.backend).collect::<Vec<_>>().join(" | "));
+    println!(
+        "\n| scenario | {} |",
+        runs.iter()
+            .map(|r| r.backend)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     println!("|---|{}", "---|".repeat(runs.len()));
     if let Some(first) = runs.first() {
         for (i, f) in first.figures.iter().enumerate() {

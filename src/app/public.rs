@@ -5,8 +5,8 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::dossiers::{self as store};
 use crate::db::DbConnection;
+use crate::db::dossiers::{self as store};
 use crate::domain::code::{hash_lookup_key, lookup_key_matches};
 use crate::domain::state::State;
 use crate::error::{AppError, AppResult, Code};

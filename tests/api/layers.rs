@@ -185,10 +185,16 @@ fn domain_and_db_import_no_higher_layer() {
 #[test]
 fn db_reads_bind_no_limit_of_one() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db"),
+        &mut files,
+    );
     let offenders: Vec<_> = files
         .iter()
         .filter(|f| std::fs::read_to_string(f).unwrap().contains(".first("))
         .collect();
-    assert!(offenders.is_empty(), "`.first(` in {offenders:?}: use `.get_result(`");
+    assert!(
+        offenders.is_empty(),
+        "`.first(` in {offenders:?}: use `.get_result(`"
+    );
 }
