@@ -84,7 +84,7 @@ fn raw_server() {
     let settings = motcua::config::Settings::from_environment().unwrap();
     let pool = motcua::startup::open_pool(&settings).unwrap();
     let addr = format!("{}:{}", settings.server.host, settings.server.port);
-    let workers = settings.server.workers as usize;
+    let workers = settings.server.workers;
     let threads = pool.max_size() as usize;
     async fn raw(
         pool: web::Data<motcua::db::Pool>,
