@@ -63,10 +63,26 @@ where
     F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    // One blocking thread per pooled connection at most: the rest wait here, as futures.
+    // Waiting for a permit counts against the same `database.acquire_timeout_ms` as waiting
+    // for a connection, so a request still fails fast with 503 when the database is gone.
+    let started = std::time::Instant::now();
+    let timeout = pool.connection_timeout();
+    let permit = tokio::time::timeout(timeout, pool.permits().clone().acquire_owned())
+        .await
+        .map_err(|_| {
+            AppError::database_unavailable(format!(
+                "database pool: no connection within {} ms",
+                timeout.as_millis()
+            ))
+        })?
+        .map_err(|e| AppError::internal(format!("database pool: {e}")))?;
     let pool = pool.clone();
     tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
+        let _permit = permit;
+        let left = timeout.saturating_sub(started.elapsed());
+        let mut conn = pool.get_timeout(left.max(std::time::Duration::from_millis(1)))?;
+        crate::db::with_write_gate(pool.write_gate().cloned(), || f(&mut conn))
     })
     .await
     .map_err(|e| AppError::internal(format!("blocking task: {e}")))?

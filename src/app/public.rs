@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::clock::ApiTime;
+use crate::db::DbConnection;
 use crate::db::dossiers::{self as store};
-use crate::db::{DbConnection, procedures};
 use crate::domain::code::{hash_lookup_key, lookup_key_matches};
 use crate::domain::state::State;
 use crate::error::{AppError, AppResult, Code};
@@ -48,7 +48,7 @@ fn not_found() -> AppError {
 }
 
 pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResult<PublicStatus> {
-    let row = store::find_by_code(conn, code.trim())?;
+    let row = store::find_for_lookup(conn, code.trim())?;
     // An unknown code costs the same hash as a wrong key, so timing does not tell them apart.
     let matches = match &row {
         Some(r) => lookup_key_matches(&r.code, &r.lookup_key_hash, key),
@@ -60,25 +60,22 @@ pub fn lookup(conn: &mut DbConnection, tz: Tz, code: &str, key: &str) -> AppResu
     let Some(row) = row.filter(|_| matches) else {
         return Err(not_found());
     };
-    let state: State = row.state;
-    let procedure = procedures::find_by_id(conn, &row.procedure_id)?
-        .ok_or_else(|| AppError::internal("procedure version"))?;
     // Written in the agency's zone (the one `tz` names), to the second.
     debug_assert_eq!(tz, crate::clock::agency_zone());
     let local = ApiTime::opt;
     Ok(PublicStatus {
-        code: row.code.clone(),
         procedure: ProcedureName {
-            code: procedure.code,
-            name: procedure.name,
+            code: row.procedure_code,
+            name: row.procedure_name,
         },
-        state,
-        status_label: state.label_vi(),
+        state: row.state,
+        status_label: row.state.label_vi(),
         received_at: local(row.received_at),
-        due_at_current: local(row.clock.due_at_current),
+        due_at_current: local(row.due_at_current),
         resolved_at: local(row.resolved_at),
         delivered_at: local(row.delivered_at),
         applicant_masked: mask_name(&row.applicant_name),
+        code: row.code,
     })
 }
 

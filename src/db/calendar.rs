@@ -53,7 +53,7 @@ pub fn find_day(conn: &mut DbConnection, date: NaiveDate) -> QueryResult<Option<
     calendar_days::table
         .find(date)
         .select(CalendarDayRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -114,7 +114,7 @@ pub fn list_changes(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<Cale
 pub fn revision(conn: &mut DbConnection) -> QueryResult<i64> {
     calendar_revision::table
         .select(calendar_revision::revision)
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Marks the calendar changed. The new revision is random, not the old one plus one: the

@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{Date, Integer, Text};
 
-use super::schema::{dossier_events, dossier_units, dossiers, idempotency_keys};
+use super::schema::{dossier_events, dossier_units, dossiers, idempotency_keys, procedures};
 use super::{DbConnection, bad_value, from_db_time, parse_stored, to_db_time};
 use crate::domain::dossier::{Channel, DossierRecord, DueClock};
 use crate::domain::state::State;
@@ -238,8 +238,11 @@ impl DossierRow {
     }
 }
 
+// `treat_none_as_null`: a `None` is bound as NULL instead of written as `DEFAULT`, so that the
+// statement's text never varies and diesel keeps it prepared (on PostgreSQL an insert with a
+// `DEFAULT` is never cached: one more round trip to prepare it each time).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = dossier_events)]
+#[diesel(table_name = dossier_events, treat_none_as_null = true)]
 pub struct EventRow {
     pub dossier_id: String,
     pub seq: i32,
@@ -266,9 +269,67 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<D
     dossiers::table
         .filter(dossiers::code.eq(code))
         .select(DossierRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(DossierRow::into_record)
+        .transpose()
+}
+
+/// What the public lookup shows of a dossier, with its procedure's name.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = dossiers)]
+struct LookupRow {
+    code: String,
+    lookup_key_hash: String,
+    state: String,
+    procedure_code: String,
+    applicant_name: String,
+    received_at: Option<NaiveDateTime>,
+    due_at_current: Option<NaiveDateTime>,
+    resolved_at: Option<NaiveDateTime>,
+    delivered_at: Option<NaiveDateTime>,
+}
+
+/// A dossier as the public lookup sees it (times in UTC).
+#[derive(Debug, Clone)]
+pub struct LookupView {
+    pub code: String,
+    pub lookup_key_hash: String,
+    pub state: State,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub applicant_name: String,
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub due_at_current: Option<chrono::DateTime<chrono::Utc>>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The public lookup's read: one statement (the dossier by its unique code joined to its
+/// procedure version) and only the columns it shows, where it used to read the whole row and
+/// then the procedure in a second query.
+pub fn find_for_lookup(conn: &mut DbConnection, code: &str) -> QueryResult<Option<LookupView>> {
+    let found = dossiers::table
+        .inner_join(procedures::table)
+        .filter(dossiers::code.eq(code))
+        .select((LookupRow::as_select(), procedures::name))
+        .get_result::<(LookupRow, String)>(conn)
+        .optional()?;
+    found
+        .map(|(r, procedure_name)| {
+            Ok(LookupView {
+                state: parse_stored("dossiers.state", &r.state)?,
+                code: r.code,
+                lookup_key_hash: r.lookup_key_hash,
+                procedure_code: r.procedure_code,
+                procedure_name,
+                applicant_name: r.applicant_name,
+                received_at: r.received_at.map(from_db_time),
+                due_at_current: r.due_at_current.map(from_db_time),
+                resolved_at: r.resolved_at.map(from_db_time),
+                delivered_at: r.delivered_at.map(from_db_time),
+            })
+        })
         .transpose()
 }
 
@@ -401,7 +462,7 @@ pub fn find_idempotency(
     idempotency_keys::table
         .find((user_id, key))
         .select(IdempotencyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -34,7 +34,7 @@ pub fn find_file(conn: &mut DbConnection, sha: &str) -> QueryResult<Option<FileR
     files::table
         .find(sha)
         .select(FileRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -57,7 +57,7 @@ pub fn find_component_file(
     component_files::table
         .find((dossier_id, item_code, sha))
         .select(ComponentFileRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -91,7 +91,7 @@ pub fn owned_by_applicant(
         .filter(component_files::sha256.eq(sha))
         .filter(dossiers::applicant_id_number.eq(id_number))
         .select(dossiers::code)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

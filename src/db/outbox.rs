@@ -69,8 +69,9 @@ pub struct OutboxRow {
 }
 
 /// The stored shape (status as text).
+// `treat_none_as_null`: NULL binds, one statement text, kept prepared (see `EventRow`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_null = true)]
 struct StoredRow {
     pub id: String,
     pub event: String,
@@ -207,7 +208,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<OutboxRow> {
     outbox::table
         .find(id)
         .select(StoredRow::as_select())
-        .first(conn)?
+        .get_result(conn)?
         .into_row()
 }
 
@@ -304,7 +305,7 @@ pub fn unsent(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime
             diesel::dsl::count_star(),
             diesel::dsl::min(outbox::created_at),
         ))
-        .first(conn)
+        .get_result(conn)
 }
 
 /// Deletes rows sent before `sent_before` and rows given up before `failed_before` (their

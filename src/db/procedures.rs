@@ -26,7 +26,7 @@ pub fn find_current(conn: &mut DbConnection, code: &str) -> QueryResult<Option<P
         .filter(procedures::code.eq(code))
         .filter(procedures::is_current.eq(true))
         .select(ProcedureRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -73,7 +73,7 @@ pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Proce
     procedures::table
         .find(id)
         .select(ProcedureRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

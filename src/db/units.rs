@@ -26,7 +26,7 @@ pub fn find_unit(conn: &mut DbConnection, code: &str) -> QueryResult<Option<Unit
     units::table
         .find(code)
         .select(UnitRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -43,7 +43,7 @@ pub fn find_user_by_username(
     users::table
         .filter(users::username.eq(username))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -51,7 +51,7 @@ pub fn find_user_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<
     users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -180,6 +180,11 @@ fn register_routes(cfg: &mut web::ServiceConfig, locks: Locks) {
         groups[i].1.push((method, spec.access));
         groups[i].2.push(route);
     }
+    // Literal paths first: actix tries resources in order and matches each pattern with a
+    // `{…}` segment by a regular expression, so a public lookup used to run eleven regexes
+    // (every dynamic path listed before it) before reaching its own literal path. No literal
+    // path of the table is also matched by a pattern, so the order changes no route's answer.
+    groups.sort_by_key(|g| g.0.contains('{'));
     for (path, rules, routes) in groups {
         let allow = rules
             .iter()
@@ -261,6 +266,7 @@ pub fn server_with(
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let pool_threads = state.pool.max_size() as usize;
     let server = HttpServer::new(move || {
         App::new()
             .configure(configure(state.clone(), locks))
@@ -272,6 +278,10 @@ pub fn server_with(
             .wrap(tracing_actix_web::TracingLogger::<span::RequestSpan>::new())
     })
     .workers(workers)
+    // Each worker's tokio blocking pool may grow to 512 / workers threads; database work is
+    // bounded by the pool's permits (`app::blocking`), so no worker needs more threads than
+    // there are connections (argon2 has its own smaller bound).
+    .worker_max_blocking_threads(pool_threads)
     // `startup::Service` handles SIGTERM/SIGINT, so that the jobs stop with the server.
     .disable_signals()
     .shutdown_timeout(shutdown_seconds)

@@ -176,3 +176,25 @@ fn domain_and_db_import_no_higher_layer() {
     }
     assert!(up.is_empty(), "imports pointing up: {up:?}");
 }
+
+/// Reads in `db/` use `get_result`, never `.first()`: diesel binds `.first()`'s `LIMIT 1` as a
+/// parameter, and SQLite (3.50) marks a statement whose LIMIT is a parameter to be prepared
+/// again whenever that parameter is bound — at every execution, so diesel's statement cache
+/// never saved the parse (docs/performance.md: 41 % of a lookup's instructions were SQLite
+/// re-preparing). Paginated lists (`.limit(n)`) still pay it; they are not hot paths.
+#[test]
+fn db_reads_bind_no_limit_of_one() {
+    let mut files = Vec::new();
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db"),
+        &mut files,
+    );
+    let offenders: Vec<_> = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains(".first("))
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "`.first(` in {offenders:?}: use `.get_result(`"
+    );
+}
