@@ -39,10 +39,11 @@ pub fn find_in_force(
 ) -> QueryResult<Option<ProcedureRow>> {
     let by_then = procedures::table
         .filter(procedures::code.eq(code))
+        // Few versions per code: the order's first row, with no bound LIMIT (layers.rs).
         .filter(procedures::created_at.le(at))
         .order(procedures::version.desc())
         .select(ProcedureRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     match by_then {
         Some(row) => Ok(Some(row)),
@@ -50,7 +51,7 @@ pub fn find_in_force(
             .filter(procedures::code.eq(code))
             .order(procedures::version.asc())
             .select(ProcedureRow::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional(),
     }
 }
@@ -65,7 +66,7 @@ pub fn find_version(
         .filter(procedures::code.eq(code))
         .filter(procedures::version.eq(version))
         .select(ProcedureRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
