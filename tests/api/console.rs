@@ -243,7 +243,7 @@ per_backend_test!(browser_walk, |backend| {
 
     // The clerk scans TP01 on the dossier page, then transfers it to the unit.
     open_dossier(&b, &app, &code).await;
-    assert!(b.text("#dossier-state").await.contains("Đã tiếp nhận"));
+    assert!(b.text("#dossier-state").await.contains("Được tiếp nhận"));
     let scan = app.db.dir().join("to-ba-khai.png");
     std::fs::write(&scan, b"\x89PNG\r\n\x1a\n0000IHDR a scanned page").unwrap();
     b.fill("#f-file-TP01", scan.to_str().unwrap()).await;
@@ -266,7 +266,7 @@ per_backend_test!(browser_walk, |backend| {
     assert_eq!(status, 200, "{href}");
     b.click("#action-transfer button[type=submit]").await;
     b.wait_for("[role=status]").await;
-    assert!(b.text("#dossier-state").await.contains("Đang giải quyết"));
+    assert!(b.text("#dossier-state").await.contains("Đang xử lý"));
     logout(&b).await;
 
     // The officer finds it in the unit's queue and forwards it to the leader's step.
@@ -363,7 +363,7 @@ per_backend_test!(browser_walk, |backend| {
     b.fill("#f-approve-result_reference", "GP-123/2025").await;
     b.click("#action-approve button[type=submit]").await;
     b.wait_for("[role=status]").await;
-    assert!(b.text("#dossier-state").await.contains("Đã có kết quả"));
+    assert!(b.text("#dossier-state").await.contains("Đã xử lý xong"));
     logout(&b).await;
 
     // The clerk delivers.
