@@ -44,14 +44,19 @@ mail_test!(
             m.text
         );
         assert!(m.html.contains("<b>000.00.00.H00-250303-0001</b>"));
-        let n = app
-            .get(
-                "/api/v1/notifications?dossier=000.00.00.H00-250303-0001",
-                Some(&app.admin_token),
-            )
-            .await
-            .expect(200);
-        assert_eq!(n.body["items"][0]["status"], "sent");
+        // The worker marks the row sent after the SMTP server has taken the message: the
+        // email can reach the sink a moment before the row says so.
+        let n = crate::helpers::poll_until("the receipt email to be marked sent", 20, || async {
+            let n = app
+                .get(
+                    "/api/v1/notifications?dossier=000.00.00.H00-250303-0001",
+                    Some(&app.admin_token),
+                )
+                .await
+                .expect(200);
+            (n.body["items"][0]["status"] == "sent").then_some(n)
+        })
+        .await;
         assert_eq!(n.body["items"][0]["event"], "received");
         assert_eq!(
             format!("<{}>", m.message_id),
