@@ -118,7 +118,8 @@ pub async fn get_dossier(
 #[utoipa::path(post, path = "/api/v1/dossiers/{code}/actions/{action}", tag = "dossiers",
     params(("code" = String, Path), ("action" = String, Path), ("If-Match" = Option<String>, Header)),
     request_body = ActionRequest,
-    responses((status = 200, body = Dossier), (status = 403, body = Problem), (status = 409, body = Problem),
+    responses((status = 200, body = Dossier),
+        (status = 400, body = Problem, description = "If-Match is not an ETag"), (status = 403, body = Problem), (status = 409, body = Problem),
         (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn perform_action(
     state: web::Data<AppState>,
@@ -162,7 +163,8 @@ fn if_match(req: &HttpRequest) -> AppResult<Option<i32>> {
 #[utoipa::path(post, path = "/api/v1/dossiers/{code}/components", tag = "dossiers",
     params(("code" = String, Path), ("If-Match" = Option<String>, Header)),
     request_body = ComponentsRequest,
-    responses((status = 200, body = Dossier), (status = 403, body = Problem), (status = 404, body = Problem),
+    responses((status = 200, body = Dossier),
+        (status = 400, body = Problem, description = "If-Match is not an ETag"), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem, description = "the dossier is not waiting for completion"),
         (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_components(

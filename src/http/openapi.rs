@@ -411,13 +411,18 @@ fn tighten(doc: &mut Value) {
         "Idempotency-Key",
         json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[!-~]+$"}),
     );
-    header(
-        doc,
+    for path in [
         "/api/v1/dossiers/{code}/actions/{action}",
-        "post",
-        "If-Match",
-        json!({"type": "string", "pattern": "^(W/)?\"?[0-9]{1,9}\"?$"}),
-    );
+        "/api/v1/dossiers/{code}/components",
+    ] {
+        header(
+            doc,
+            path,
+            "post",
+            "If-Match",
+            json!({"type": "string", "pattern": "^(W/)?\"?[0-9]{1,9}\"?$"}),
+        );
+    }
     // Biểu 06 also answers CSV and XLSX (format=csv|xlsx).
     if let Some(content) =
         doc.pointer_mut("/paths/~1api~1v1~1reports~1bieu-06/get/responses/200/content")
