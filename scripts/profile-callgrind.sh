@@ -25,7 +25,8 @@ print("local reqs = {")
 for c,k in pairs: print('  "GET /api/v1/public/lookup?code=%s&key=%s HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n",' % (c,k))
 print("}")
 print('lookup = function() return reqs[math.random(#reqs)] end')
-print('receipt = wrk.format("POST", "/api/v1/dossiers", {["Content-Type"]="application/json", ["Authorization"]="Bearer %s"}, %r)' % (tok, body))
+# wrk.format at the top level has no Host header yet (it is set after the script loads): 400s.
+print('receipt = "POST /api/v1/dossiers HTTP/1.1\\r\\nHost: x\\r\\nContent-Type: application/json\\r\\nAuthorization: Bearer %s\\r\\nContent-Length: %d\\r\\n\\r\\n" .. %r' % (tok, len(body.encode()), body))
 PY
 if [ "$MODE" = lookup ]; then echo 'request = lookup' >> script.lua; else echo 'request = function() return receipt end' >> script.lua; fi
 valgrind --tool=callgrind --callgrind-out-file=$OUT.$MODE.out $BIN serve > serve2.log 2>&1 & P=$!

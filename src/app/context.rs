@@ -1,6 +1,8 @@
 //! What every dossier use case needs besides the connection, and the one answer to "may this
 //! user see this dossier" (dossiers, their files and forms all ask it here).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -15,7 +17,8 @@ use super::users::Principal;
 
 pub struct Ctx<'a> {
     pub state: &'a AppState,
-    pub cal: &'a Calendar,
+    /// Shared, so that a job run on another thread (group commit) can hold it.
+    pub cal: &'a Arc<Calendar>,
     pub principal: &'a Principal,
     pub now: DateTime<Utc>,
 }

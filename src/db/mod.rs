@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod dossiers;
 pub mod files;
+pub mod group;
 pub mod notices;
 pub mod outbox;
 pub mod procedures;
@@ -43,6 +44,7 @@ pub struct Pool {
     inner: r2d2::Pool<Manager>,
     permits: Arc<tokio::sync::Semaphore>,
     writer: Option<Arc<WriteGate>>,
+    group: Option<Arc<group::GroupCommit>>,
 }
 
 impl std::ops::Deref for Pool {
@@ -61,6 +63,12 @@ impl Pool {
     /// The SQLite write queue of this pool (none on PostgreSQL).
     pub fn write_gate(&self) -> Option<&Arc<WriteGate>> {
         self.writer.as_ref()
+    }
+
+    /// The SQLite group commit of this pool (none on PostgreSQL, whose commits of concurrent
+    /// transactions already share their WAL flushes).
+    pub fn group_commit(&self) -> Option<&group::GroupCommit> {
+        self.group.as_deref()
     }
 }
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -81,6 +89,8 @@ pub enum DbError {
     Migration(String),
     #[error("creating the database folder {0}: {1}")]
     Folder(PathBuf, std::io::Error),
+    #[error("starting the SQLite writer thread: {0}")]
+    Writer(std::io::Error),
 }
 
 /// Which backend a `database.url` names.
@@ -214,14 +224,24 @@ pub fn connect_with(
         diesel::r2d2::Error::QueryError(q) => DbError::Query(q),
     })?;
     let sqlite = matches!(manager.backend, Backend::Sqlite { .. });
+    // SQLite: one connection more than the permits, for the group commit's writer thread.
     let inner = r2d2::Pool::builder()
-        .max_size(size)
+        .max_size(if sqlite { size + 1 } else { size })
         .connection_timeout(acquire_timeout)
         .build(manager)?;
+    let writer = sqlite.then(|| Arc::new(WriteGate::default()));
+    let group = if sqlite {
+        Some(Arc::new(
+            group::GroupCommit::start(inner.clone(), writer.clone()).map_err(DbError::Writer)?,
+        ))
+    } else {
+        None
+    };
     Ok(Pool {
         inner,
         permits: Arc::new(tokio::sync::Semaphore::new(size as usize)),
-        writer: sqlite.then(|| Arc::new(WriteGate::default())),
+        writer,
+        group,
     })
 }
 

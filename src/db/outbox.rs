@@ -69,9 +69,9 @@ pub struct OutboxRow {
 }
 
 /// The stored shape (status as text).
-// `treat_none_as_null`: NULL binds, one statement text, kept prepared (see `EventRow`).
+// NULL binds, one statement shape, found prepared by its type (see `EventRow`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox, treat_none_as_null = true)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 struct StoredRow {
     pub id: String,
     pub event: String,

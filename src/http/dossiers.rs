@@ -37,6 +37,33 @@ pub(super) async fn with_ctx<T: Send + 'static>(
         .await
 }
 
+/// `dossiers::create` with its write in the group commit: the reads and rules on a pooled
+/// connection, then the writes queued with those of other requests, then the answer.
+pub(super) async fn receive(
+    state: &web::Data<AppState>,
+    principal: impl Into<Principal>,
+    req: CreateDossierRequest,
+    key: Option<String>,
+) -> AppResult<(u16, serde_json::Value)> {
+    let random: [u8; 6] = rand::random();
+    let prepared = with_ctx(state, principal, move |conn, ctx| {
+        dossiers::prepare(conn, ctx, &req, key.as_deref(), random)
+    })
+    .await?;
+    let job = match prepared {
+        dossiers::Prepared::Replay(answer) => return Ok(answer),
+        dossiers::Prepared::Write(job) => std::sync::Arc::<dossiers::Receipt>::from(job),
+    };
+    let writer = job.clone();
+    match state.write_grouped(move |conn| writer.write(conn)).await {
+        Ok(written) => job.answer(written),
+        Err(e) if dossiers::Receipt::lost_race(&e) => {
+            state.run(move |conn| job.replay_winner(conn)).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn etag(version: i32) -> (header::HeaderName, String) {
     (header::ETAG, format!("\"{version}\""))
 }
@@ -64,11 +91,7 @@ pub async fn create_dossier(
             "Idempotency-Key must be 1–200 characters.",
         ));
     }
-    let random: [u8; 6] = rand::random();
-    let (status, value) = with_ctx(&state, principal, move |conn, ctx| {
-        dossiers::create(conn, ctx, &body, key.as_deref(), random)
-    })
-    .await?;
+    let (status, value) = receive(&state, principal, body.0, key).await?;
     let code = value["code"].as_str().unwrap_or_default().to_owned();
     let version = value["version"].as_i64().unwrap_or(1);
     Ok(HttpResponse::build(

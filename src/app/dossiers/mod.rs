@@ -14,7 +14,7 @@ mod types;
 pub use actions::{act, add_components, parse_if_match};
 pub use notices::{BACK_ENTRY_GRACE_MINUTES, is_back_entry, quiet_passed_notices};
 pub use queries::{explain_due, get, history, history_of, list, view};
-pub use receipt::create;
+pub use receipt::{Prepared, Receipt, Written, create, prepare};
 pub use recompute::recompute_due_times;
 pub use types::*;
 

@@ -1,14 +1,14 @@
 //! Counter intake: find the procedure, tick its checklist, the applicant (reused from an
 //! earlier dossier by identity number), receive → the receipt with form 01 one click away;
 //! required items missing → the refusal path with form 03. Online filings waiting for
-//! acceptance are listed below. Receipt is the API's use case (`dossiers::create`).
+//! acceptance are listed below. Receipt is the API's use case (`dossiers::create`, written in the group commit).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::super::access::{Caller, Counter};
-use super::super::dossiers::with_ctx;
+use super::super::dossiers::{receive, with_ctx};
 use super::super::session::Csrf;
 use super::queue::{applicant_name, urlencode};
 use super::{layout, problem_vi, render, when};
@@ -334,11 +334,7 @@ pub async fn intake(
     let f = form.into_inner();
     let req = request(&f);
     let idem = opt(get(&f, "idem")).filter(|k| k.len() <= 200);
-    let random: [u8; 6] = rand::random();
-    let outcome = with_ctx(&state, principal.clone(), move |conn, ctx| {
-        dossiers::create(conn, ctx, &req, idem.as_deref(), random)
-    })
-    .await;
+    let outcome = receive(&state, principal.clone(), req, idem).await;
     match outcome {
         Ok((_, created)) => {
             let mut ctx = layout(
