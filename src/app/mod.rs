@@ -56,18 +56,14 @@ impl AppState {
         blocking(&self.pool, f).await
     }
 
-    /// Runs a write job in SQLite's group commit (`db::group`: one transaction with the
-    /// writes waiting at the same moment, no connection held while waiting), or in its own
-    /// write transaction on a pooled connection (PostgreSQL).
+    /// Runs a write job in the pool's group commit (`db::group`): one transaction with the
+    /// writes waiting at the same moment, no connection held while waiting.
     pub async fn write_grouped<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConnection) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        match self.pool.group_commit() {
-            Some(group) => group.write(f).await,
-            None => self.run(move |conn| crate::db::write_tx(conn, f)).await,
-        }
+        self.pool.group_commit().write(f).await
     }
 }
 

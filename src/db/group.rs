@@ -1,16 +1,18 @@
-//! SQLite group commit: the writes of concurrent requests share one transaction, one commit
-//! and one fsync.
+//! Group commit: the writes of concurrent requests share one transaction, one commit and one
+//! WAL flush.
 //!
 //! SQLite lets one writer in at a time, and at `synchronous=FULL` every commit waits for the
 //! disk. Under load receipts queued one behind the other, each paying a thread hand-over, an
 //! fsync and the WAL frames of every page it touched (about a dozen b-tree pages per
-//! dossier, most of them shared with the dossier received just before). Here a request hands
-//! its write, as a job that owns what it uses, to the pool's writer thread and waits for the
-//! answer without holding a connection. The writer takes every job queued meanwhile, runs them
-//! in one `BEGIN IMMEDIATE` … `COMMIT` on one connection, each in its own savepoint (a failing
-//! job is rolled back alone), and answers each job only after the commit: an answered write is
-//! a committed write, as before. The writer enters the pool's [`WriteGate`] like any other
-//! writer.
+//! dossier, most of them shared with the dossier received just before). On PostgreSQL every
+//! receipt of a day waited for the row of the day's code sequence, locked from its upsert to
+//! the commit. Here a request hands its write, as a job that owns what it uses, to the pool's
+//! writer thread and waits for the answer without holding a connection. The writer takes
+//! every job queued meanwhile, runs them in one transaction on one connection, each in its own
+//! savepoint (a failing job is rolled back alone), and answers each job only after the commit:
+//! an answered write is a committed write, as before. On SQLite the writer enters the pool's
+//! [`WriteGate`] like any other writer. Several instances on one PostgreSQL each have their
+//! writer; the row locks order them as before.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,7 +48,7 @@ pub struct Counts {
 }
 
 impl GroupCommit {
-    /// Starts the writer thread of a SQLite pool.
+    /// Starts the writer thread of a pool (`gate`: SQLite's writer queue).
     pub(super) fn start(
         pool: r2d2::Pool<Manager>,
         gate: Option<Arc<WriteGate>>,
@@ -55,7 +57,7 @@ impl GroupCommit {
         let counts = Arc::new(Counts::default());
         let counted = counts.clone();
         std::thread::Builder::new()
-            .name("sqlite-writer".into())
+            .name("db-writer".into())
             .spawn(move || writer(&pool, &gate, &rx, &counted))?;
         Ok(GroupCommit { jobs: tx, counts })
     }
@@ -119,7 +121,7 @@ fn writer(
             Ok(mut conn) => with_write_gate(gate.clone(), || run(&mut conn, batch)),
             // Dropping the batch answers each job that it was not written.
             Err(e) => {
-                tracing::error!(error = %e, jobs = batch.len(), "sqlite writer: no connection")
+                tracing::error!(error = %e, jobs = batch.len(), "database writer: no connection")
             }
         }
     }
@@ -194,19 +196,38 @@ mod tests {
 
     /// Every job answered Ok is committed, every job answered Err left nothing (failing after
     /// its insert, or panicking, which rolls its whole batch back), jobs did share batches,
-    /// and the writer survives a panicking job.
+    /// and the writer survives a panicking job. SQLite, and PostgreSQL with
+    /// `TEST_DATABASE_URL` (a failed statement there aborts the transaction until its
+    /// savepoint is rolled back).
     #[test]
     fn an_answered_write_is_committed_and_a_failed_one_left_nothing() {
         let dir = std::env::temp_dir().join(format!("motcua-group-{}", uuid::Uuid::new_v4()));
-        let url = format!("sqlite://{}/g.db", dir.display());
-        let pool = crate::db::connect(&url, 4, crate::db::SqliteOptions::default()).unwrap();
+        check(&format!("sqlite://{}/g.db", dir.display()));
+        let _ = std::fs::remove_dir_all(dir);
+        if let Ok(admin) = std::env::var("TEST_DATABASE_URL") {
+            let name = format!("motcua_group_{}", uuid::Uuid::new_v4().simple());
+            let mut server = diesel::PgConnection::establish(&admin).unwrap();
+            server
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            let url = match admin.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/{name}"),
+                None => panic!("TEST_DATABASE_URL without a database name"),
+            };
+            check(&url);
+            server
+                .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .unwrap();
+        }
+    }
+
+    fn check(url: &str) {
+        let pool = crate::db::connect(url, 4, crate::db::SqliteOptions::default()).unwrap();
         pool.get()
             .unwrap()
             .batch_execute("CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .unwrap();
-        let group = pool
-            .group_commit()
-            .expect("SQLite pools group their commits");
+        let group = pool.group_commit();
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -217,7 +238,10 @@ mod tests {
                     .execute(c)?;
                 assert_ne!(n, 150, "a bug in one job");
                 if n % 7 == 0 {
-                    return Err(Error::RollbackTransaction);
+                    // A failing statement: on PostgreSQL it aborts the transaction.
+                    diesel::sql_query("INSERT INTO t (n) VALUES ($1)")
+                        .bind::<Integer, _>(n)
+                        .execute(c)?;
                 }
                 Ok(n)
             })
@@ -247,8 +271,5 @@ mod tests {
         let (batches, jobs) = group.counts();
         assert_eq!(jobs, 301);
         assert!(batches < jobs, "{batches} batches for {jobs} jobs");
-        drop(conn);
-        drop(pool);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

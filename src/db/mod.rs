@@ -44,7 +44,7 @@ pub struct Pool {
     inner: r2d2::Pool<Manager>,
     permits: Arc<tokio::sync::Semaphore>,
     writer: Option<Arc<WriteGate>>,
-    group: Option<Arc<group::GroupCommit>>,
+    group: Arc<group::GroupCommit>,
 }
 
 impl std::ops::Deref for Pool {
@@ -65,10 +65,10 @@ impl Pool {
         self.writer.as_ref()
     }
 
-    /// The SQLite group commit of this pool (none on PostgreSQL, whose commits of concurrent
-    /// transactions already share their WAL flushes).
-    pub fn group_commit(&self) -> Option<&group::GroupCommit> {
-        self.group.as_deref()
+    /// The group commit of this pool: its writer thread, which runs the writes queued at one
+    /// moment in one transaction.
+    pub fn group_commit(&self) -> &group::GroupCommit {
+        &self.group
     }
 }
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -89,7 +89,7 @@ pub enum DbError {
     Migration(String),
     #[error("creating the database folder {0}: {1}")]
     Folder(PathBuf, std::io::Error),
-    #[error("starting the SQLite writer thread: {0}")]
+    #[error("starting the database writer thread: {0}")]
     Writer(std::io::Error),
 }
 
@@ -224,24 +224,19 @@ pub fn connect_with(
         diesel::r2d2::Error::QueryError(q) => DbError::Query(q),
     })?;
     let sqlite = matches!(manager.backend, Backend::Sqlite { .. });
-    // SQLite: one connection more than the permits, for the group commit's writer thread.
+    // One connection more than the permits, for the group commit's writer thread.
     let inner = r2d2::Pool::builder()
-        .max_size(if sqlite { size + 1 } else { size })
+        .max_size(size + 1)
         .connection_timeout(acquire_timeout)
         .build(manager)?;
     let writer = sqlite.then(|| Arc::new(WriteGate::default()));
-    let group = if sqlite {
-        Some(Arc::new(
-            group::GroupCommit::start(inner.clone(), writer.clone()).map_err(DbError::Writer)?,
-        ))
-    } else {
-        None
-    };
+    let group =
+        group::GroupCommit::start(inner.clone(), writer.clone()).map_err(DbError::Writer)?;
     Ok(Pool {
         inner,
         permits: Arc::new(tokio::sync::Semaphore::new(size as usize)),
         writer,
-        group,
+        group: Arc::new(group),
     })
 }
 
