@@ -45,6 +45,26 @@ pub fn clear_cookie(secure: bool) -> String {
     set_cookie("", 0, secure)
 }
 
+/// Whether a browser says this request comes from a page of another site. The login form has
+/// no session to bind a CSRF token to, so it is checked this way instead (login CSRF: another
+/// site logging the victim's browser into the attacker's account). Browsers send
+/// `Sec-Fetch-Site`; older ones at least `Origin` on a form post. A request with neither is
+/// not a browser's form (a script, a test) and cannot carry a victim's cookies anyway.
+pub fn posted_from_another_site(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    match headers.get(header::ORIGIN).map(|v| v.to_str()) {
+        None => false,
+        Some(Ok(origin)) => {
+            let host = req.connection_info().host().to_owned();
+            origin.split_once("://").map(|(_, authority)| authority) != Some(host.as_str())
+        }
+        Some(Err(_)) => true,
+    }
+}
+
 /// Methods that change something: they need the CSRF token.
 pub fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)

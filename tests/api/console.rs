@@ -516,6 +516,48 @@ async fn page_login(app: &TestApp, username: &str, password: &str) -> (String, S
     (value, set)
 }
 
+backend_test!(a_login_form_posted_from_another_site_is_refused, |app| {
+    app.office().await;
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut req = no_redirects()
+            .post(format!("{}/console/login", app.base))
+            .insert_header(("Content-Type", "application/x-www-form-urlencoded"));
+        for h in headers {
+            req = req.insert_header(h);
+        }
+        req.send_body("username=clerk1&password=clerk1-password")
+    };
+    let host = app.base.trim_start_matches("http://").to_owned();
+    for headers in [
+        vec![("Sec-Fetch-Site", "cross-site".to_owned())],
+        vec![("Sec-Fetch-Site", "same-site".to_owned())],
+        vec![("Origin", "http://evil.example".to_owned())],
+        vec![("Origin", "null".to_owned())],
+        // A browser's own header wins over an Origin that looks right.
+        vec![
+            ("Sec-Fetch-Site", "cross-site".to_owned()),
+            ("Origin", app.base.clone()),
+        ],
+    ] {
+        let resp = post(headers.clone()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 403, "{headers:?}");
+        assert!(resp.headers().get("set-cookie").is_none(), "{headers:?}");
+    }
+    for headers in [
+        vec![
+            ("Sec-Fetch-Site", "same-origin".to_owned()),
+            ("Origin", app.base.clone()),
+        ],
+        vec![("Origin", format!("http://{host}"))],
+        vec![],
+    ] {
+        let resp = post(headers.clone()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 303, "{headers:?}");
+        assert!(resp.headers().get("set-cookie").is_some(), "{headers:?}");
+    }
+    app.stop().await;
+});
+
 /// A client that shows redirects instead of following them (awc follows by default).
 fn no_redirects() -> awc::Client {
     awc::Client::builder().max_redirects(0).finish()

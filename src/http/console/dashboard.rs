@@ -58,12 +58,7 @@ pub async fn dashboard(
     q: web::Query<DashboardQuery>,
 ) -> AppResult<HttpResponse> {
     let p = caller.into_inner();
-    let period = q
-        .period
-        .as_deref()
-        .filter(|x| PRESETS.iter().any(|(k, _)| k == x))
-        .unwrap_or("month")
-        .to_owned();
+    let period = super::choice(q.period.as_deref(), &PRESETS, "month");
     let tz = state.calendar.settings().timezone();
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let from = period_start(&period, today);

@@ -24,7 +24,7 @@ use actix_web::body::{self, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use minijinja::Environment;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -184,6 +184,14 @@ pub(super) fn render(
 }
 
 /// A redirect after a successful post (the browser then loads the page with GET).
+/// The chosen one of a page's fixed options (tab, period), or `default` for anything else.
+pub(super) fn choice(value: Option<&str>, options: &[(&str, &str)], default: &str) -> String {
+    value
+        .filter(|v| options.iter().any(|(k, _)| k == v))
+        .unwrap_or(default)
+        .to_owned()
+}
+
 pub(super) fn see_other(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to.to_owned()))
@@ -430,12 +438,21 @@ pub struct LoginForm {
 #[utoipa::path(post, path = "/console/login", tag = "console",
     request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "to /console, with the session cookie"),
-        (status = 401, content_type = "text/html"), (status = 429, content_type = "text/html")))]
+        (status = 401, content_type = "text/html"), (status = 403, content_type = "text/html",
+            description = "`auth.csrf`: the form was posted from another site"),
+        (status = 429, content_type = "text/html")))]
 pub async fn login(
     state: web::Data<AppState>,
     client: ClientIp,
+    req: HttpRequest,
     form: web::Form<LoginForm>,
 ) -> AppResult<HttpResponse> {
+    if session::posted_from_another_site(&req) {
+        return Err(AppError::new(
+            Code::AuthCsrf,
+            "This login form was sent from another site; open the login page and log in there.",
+        ));
+    }
     let LoginForm { username, password } = form.into_inner();
     let req = LoginRequest {
         username: username.clone(),

@@ -147,12 +147,7 @@ pub async fn queue(
     q: web::Query<QueueQuery>,
 ) -> AppResult<HttpResponse> {
     let q = q.into_inner();
-    let tab = q
-        .tab
-        .as_deref()
-        .filter(|t| TABS.iter().any(|(k, _)| k == t))
-        .unwrap_or("all")
-        .to_owned();
+    let tab = super::choice(q.tab.as_deref(), &TABS, "all");
     let page = q.page.unwrap_or(1).clamp(1, PageRequest::MAX_PAGE);
     let principal = caller.into_inner();
     let queries: Vec<ListQuery> = TABS.iter().map(|(t, _)| list_query(&q, t, 1, 1)).collect();
