@@ -131,17 +131,13 @@ impl TokenKeys {
     /// carry it, and only a page served to that session can know it (double submit bound
     /// to the session, no server-side store).
     pub fn csrf_token(&self, session: &str) -> String {
-        hex(&self.csrf_mac(session).finalize().into_bytes())
+        crate::domain::hex(&self.csrf_mac(session).finalize().into_bytes())
     }
 
     /// Whether `given` is the CSRF token of `session` (compared in constant time).
     pub fn csrf_matches(&self, session: &str, given: &str) -> bool {
         unhex(given).is_some_and(|bytes| self.csrf_mac(session).verify_slice(&bytes).is_ok())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

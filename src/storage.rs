@@ -43,12 +43,8 @@ impl Incoming {
 
     /// The SHA-256 of what was received so far, in hex (checked before the file is kept).
     pub fn sha256(&self) -> String {
-        hex(&self.hasher.clone().finalize())
+        crate::domain::hex(&self.hasher.clone().finalize())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Drop for Incoming {
@@ -107,7 +103,7 @@ impl Store {
     pub fn finish(&self, mut incoming: Incoming) -> std::io::Result<Stored> {
         incoming.file.flush()?;
         incoming.file.sync_all()?;
-        let sha = hex(&std::mem::take(&mut incoming.hasher).finalize());
+        let sha = crate::domain::hex(&std::mem::take(&mut incoming.hasher).finalize());
         let target = self
             .path_of(&sha)
             .ok_or_else(|| std::io::Error::other("hash"))?;

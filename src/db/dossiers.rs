@@ -312,12 +312,12 @@ pub struct LookupView {
 /// procedure version) and only the columns it shows, where it used to read the whole row and
 /// then the procedure in a second query.
 pub fn find_for_lookup(conn: &mut DbConnection, code: &str) -> QueryResult<Option<LookupView>> {
-    let found = dossiers::table
+    let found = super::on_backend!(conn, |c| dossiers::table
         .inner_join(procedures::table)
         .filter(dossiers::code.eq(code))
         .select((LookupRow::as_select(), procedures::name))
-        .get_result::<(LookupRow, String)>(conn)
-        .optional()?;
+        .get_result::<(LookupRow, String)>(c)
+        .optional())?;
     found
         .map(|(r, procedure_name)| {
             Ok(LookupView {

@@ -93,6 +93,21 @@ pub enum DbError {
     Writer(std::io::Error),
 }
 
+/// Runs one diesel query, written once, on the backend's own connection. Through the
+/// `MultiConnection` diesel serialises the query for the inner connection at every execution,
+/// writing its SQL text out again (column by column) before it finds the prepared statement;
+/// on the inner connection a query with a fixed shape is found by its type. For the hottest
+/// reads only (the public lookup): the rest of `db/` stays on the one connection type.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $query:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $query,
+            $crate::db::DbConnection::Sqlite($c) => $query,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 /// Which backend a `database.url` names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Backend {

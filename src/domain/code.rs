@@ -43,7 +43,7 @@ pub fn normalise_lookup_key(key: &str) -> String {
 pub fn hash_lookup_key(dossier_code: &str, key: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(format!("{dossier_code}:{}", normalise_lookup_key(key)).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    super::hex(&digest)
 }
 
 /// Checks a lookup key against the stored hash in constant time (the public lookup).

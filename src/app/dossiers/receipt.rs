@@ -25,10 +25,7 @@ use super::{CreateDossierRequest, CreatedDossier, Ctx, history_row, view, warn_b
 
 fn request_hash(req: &CreateDossierRequest) -> String {
     let bytes = serde_json::to_vec(req).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::domain::hex(&Sha256::digest(&bytes))
 }
 
 /// Receives or files a dossier in one transaction: the code, the lookup key and, on receipt,
