@@ -132,8 +132,9 @@ fn run(conn: &mut DbConnection, batch: Vec<Job>) {
     let mut delivers = Vec::with_capacity(batch.len());
     let committed = write_tx(conn, |c| {
         for job in batch {
-            // A panicking job is dropped unrun (its request gets an error); the others go on,
-            // but a panic may leave its savepoint open, so the whole batch is rolled back.
+            // A panic may leave its savepoint open: the whole batch is rolled back, the jobs
+            // not run yet are dropped, every request of the batch gets an error, and the
+            // writer goes on with the next batch.
             let (ok, deliver) =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c, alone)))
                     .map_err(|_| Error::RollbackTransaction)?;
@@ -195,7 +196,7 @@ mod tests {
     }
 
     /// Every job answered Ok is committed, every job answered Err left nothing (failing after
-    /// its insert, or panicking, which rolls its whole batch back), jobs did share batches,
+    /// its insert, or in the batch of the job that panicked), jobs did share batches,
     /// and the writer survives a panicking job. SQLite, and PostgreSQL with
     /// `TEST_DATABASE_URL` (a failed statement there aborts the transaction until its
     /// savepoint is rolled back).
