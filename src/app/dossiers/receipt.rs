@@ -32,7 +32,7 @@ fn request_hash(req: &CreateDossierRequest) -> String {
 /// the due time; the history row and the applicant's email. Answers the status and body (a
 /// replay with the same `Idempotency-Key` answers what the first request got). This is
 /// [`prepare`], [`Receipt::write`] in a write transaction and [`Receipt::answer`] on one
-/// connection; the API runs the write in the SQLite group commit instead (`http::dossiers`).
+/// connection; the API runs the write in the group commit instead (`http::dossiers::receive`).
 pub fn create(
     conn: &mut DbConnection,
     ctx: &Ctx,
@@ -199,32 +199,14 @@ impl Receipt {
             .ok_or_else(|| AppError::internal("idempotency race without a winner"))
     }
 
+    /// The 201 body: the dossier as its receiver sees it, with the lookup key (shown once).
     fn body(&self, d: &DossierRecord) -> AppResult<Value> {
-        answer(
-            &self.cal,
-            d,
-            &self.procedure,
-            &self.principal,
-            self.now,
-            &self.lookup_key,
-        )
+        let created = CreatedDossier {
+            dossier: view(&self.cal, d, &self.procedure, &self.principal, self.now)?,
+            lookup_key: self.lookup_key.clone(),
+        };
+        serde_json::to_value(&created).map_err(AppError::internal)
     }
-}
-
-/// The 201 body: the dossier as its receiver sees it, with the lookup key (shown once).
-fn answer(
-    cal: &Calendar,
-    d: &DossierRecord,
-    procedure: &Procedure,
-    p: &Principal,
-    now: DateTime<Utc>,
-    lookup_key: &str,
-) -> AppResult<Value> {
-    let created = CreatedDossier {
-        dossier: view(cal, d, procedure, p, now)?,
-        lookup_key: lookup_key.to_owned(),
-    };
-    serde_json::to_value(&created).map_err(AppError::internal)
 }
 
 /// What the first request with this key got, or an error when the key came with another body.
